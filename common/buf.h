@@ -1,0 +1,36 @@
+/* buf.h - a growable byte buffer, always NUL-terminated (like git's strbuf).
+ *
+ * Invariants: after buf_init, b->data is never NULL and b->data[b->len] == '\0'.
+ * buf_release frees and re-initialises; buf_detach hands the data to the caller.
+ */
+#ifndef MODFORGE_BUF_H
+#define MODFORGE_BUF_H
+
+#include <stddef.h>
+#include "macro.h"
+
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+
+#define BUF_INIT { 0 }
+
+void buf_init(struct buf *b);
+void buf_release(struct buf *b);
+char *buf_detach(struct buf *b);
+void buf_add(struct buf *b, const void *data, size_t n);
+void buf_adds(struct buf *b, const char *s);
+void buf_addc(struct buf *b, char c);
+void buf_addf(struct buf *b, const char *fmt, ...) _printf_(2, 3);
+void buf_reset(struct buf *b);
+/* Reads all of fd into b. Returns 0 or -errno. */
+int buf_read_fd(struct buf *b, int fd);
+/* Reads a whole file into b. Returns 0 or -errno. */
+int buf_read_file(struct buf *b, const char *path);
+
+static inline void buf_releasep(struct buf *b) { buf_release(b); }
+#define _cleanup_buf_ _cleanup_(buf_releasep)
+
+#endif

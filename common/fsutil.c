@@ -1,0 +1,321 @@
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "macro.h"
+#include "xalloc.h"
+
+char *path_join(const char *a, const char *b)
+{
+	size_t la = strlen(a);
+	if (la && a[la - 1] == '/')
+		return xasprintf("%s%s", a, b[0] == '/' ? b + 1 : b);
+	return xasprintf("%s%s%s", a, b[0] == '/' ? "" : "/", b);
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	size_t len = strlen(p);
+	for (size_t i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char c = p[i];
+		p[i] = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		p[i] = c;
+	}
+	if (!is_dir(path))
+		return -ENOTDIR;
+	return 0;
+}
+
+static int rm_rf_at(int dirfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		int k = rm_rf_at(fd, de->d_name);
+		if (k < 0 && r == 0)
+			r = k;
+	}
+	closedir(d);
+	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
+		r = -errno;
+	return r;
+}
+
+int rm_rf(const char *path) { return rm_rf_at(AT_FDCWD, path); }
+
+static int copy_fd_contents(int in, int out)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(in, buf, sizeof(buf));
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(out, buf + off, (size_t)(n - off));
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return -errno;
+			}
+			off += w;
+		}
+	}
+}
+
+static int copy_file_plain(const char *src, const char *dst, const struct stat *st)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	_cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st->st_mode & 07777);
+	if (out < 0)
+		return -errno;
+	int r = copy_fd_contents(in, out);
+	if (r < 0)
+		return r;
+	if (fchmod(out, st->st_mode & 07777) < 0)
+		return -errno;
+	struct timespec ts[2] = { st->st_atim, st->st_mtim };
+	(void)futimens(out, ts);
+	return 0;
+}
+
+int copy_tree(const char *src, const char *dst)
+{
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return -errno;
+	if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
+		return -errno;
+	DIR *d = opendir(src);
+	if (!d)
+		return -errno;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *s = path_join(src, de->d_name);
+		_cleanup_free_ char *t = path_join(dst, de->d_name);
+		struct stat est;
+		if (lstat(s, &est) < 0) {
+			r = -errno;
+			break;
+		}
+		if (S_ISDIR(est.st_mode)) {
+			r = copy_tree(s, t);
+		} else if (S_ISLNK(est.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlink(s, target, sizeof(target) - 1);
+			if (n < 0) {
+				r = -errno;
+				break;
+			}
+			target[n] = '\0';
+			(void)unlink(t);
+			if (symlink(target, t) < 0)
+				r = -errno;
+		} else if (S_ISREG(est.st_mode)) {
+			r = copy_file_plain(s, t, &est);
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static char *temp_name_for(const char *path)
+{
+	return xasprintf("%s.modforge-tmp.%ld", path, (long)getpid());
+}
+
+static int fsync_parent(const char *path)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+int copy_file_atomic(const char *src, const char *dst, mode_t mode)
+{
+	_cleanup_free_ char *tmp = temp_name_for(dst);
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (out < 0)
+		return -errno;
+	int r = copy_fd_contents(in, out);
+	if (r == 0 && fchmod(out, mode) < 0)
+		r = -errno;
+	if (r == 0 && fsync(out) < 0)
+		r = -errno;
+	if (close(out) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, dst) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	return fsync_parent(dst);
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *tmp = temp_name_for(path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	int r = 0;
+	const char *p = data;
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		p += w;
+		len -= (size_t)w;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	return fsync_parent(path);
+}
+
+int symlink_atomic(const char *target, const char *linkpath)
+{
+	_cleanup_free_ char *tmp = temp_name_for(linkpath);
+	(void)unlink(tmp);
+	if (symlink(target, tmp) < 0)
+		return -errno;
+	if (rename(tmp, linkpath) < 0) {
+		int e = -errno;
+		unlink(tmp);
+		return e;
+	}
+	return fsync_parent(linkpath);
+}
+
+bool path_exists(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0;
+}
+
+bool is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool is_symlink(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+bool is_regular(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int files_equal(const char *a, const char *b)
+{
+	_cleanup_close_ int fa = open(a, O_RDONLY | O_CLOEXEC);
+	if (fa < 0)
+		return -errno;
+	_cleanup_close_ int fb = open(b, O_RDONLY | O_CLOEXEC);
+	if (fb < 0)
+		return -errno;
+	char ba[65536], bb[65536];
+	for (;;) {
+		ssize_t na = read(fa, ba, sizeof(ba));
+		if (na < 0)
+			return -errno;
+		ssize_t got = 0;
+		while (got < na) {
+			ssize_t nb = read(fb, bb + got, (size_t)(na - got));
+			if (nb < 0)
+				return -errno;
+			if (nb == 0)
+				return 0;
+			got += nb;
+		}
+		if (na == 0) {
+			ssize_t nb = read(fb, bb, 1);
+			return nb == 0 ? 1 : 0;
+		}
+		if (memcmp(ba, bb, (size_t)na) != 0)
+			return 0;
+	}
+}
+
+void rmdir_empty_upto(const char *dir, const char *stop)
+{
+	_cleanup_free_ char *p = xstrdup(dir);
+	size_t stoplen = strlen(stop);
+	while (strlen(p) > stoplen && strncmp(p, stop, stoplen) == 0) {
+		if (rmdir(p) < 0)
+			return;
+		char *slash = strrchr(p, '/');
+		if (!slash || slash == p)
+			return;
+		*slash = '\0';
+	}
+}
+
+char *real_path(const char *path) { return realpath(path, NULL); }

@@ -1,0 +1,38 @@
+/* fsutil.h - file system helpers: every function returns 0 or -errno and never prints.
+ *
+ * Paths are absolute or relative to the cwd; nothing here follows a policy of its own
+ * (the caller decides what may be touched).
+ */
+#ifndef MODFORGE_FSUTIL_H
+#define MODFORGE_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* mkdir -p with the given mode for created dirs. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf; a missing path is success. */
+int rm_rf(const char *path);
+/* cp -a of the contents of src into dst (dst created if missing); symlinks copied as links. */
+int copy_tree(const char *src, const char *dst);
+/* Copies one regular file, keeping its mode; dst written as temp + fsync + rename. */
+int copy_file_atomic(const char *src, const char *dst, mode_t mode);
+/* Writes data to path as temp + fsync + rename in the same directory. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+/* Replaces (or creates) a symlink at linkpath pointing to target, atomically. */
+int symlink_atomic(const char *target, const char *linkpath);
+bool path_exists(const char *path);
+bool is_dir(const char *path);        /* follows symlinks */
+bool is_symlink(const char *path);
+bool is_regular(const char *path);    /* follows symlinks */
+/* Returns 1 if both files have identical bytes, 0 if not, -errno on error. */
+int files_equal(const char *a, const char *b);
+/* Removes dir and then its parents up to (not including) stop while they are empty. */
+void rmdir_empty_upto(const char *dir, const char *stop);
+/* Returns a newly allocated absolute, symlink-resolved path, or NULL (errno set). */
+char *real_path(const char *path);
+/* Returns a newly allocated path a/b. */
+char *path_join(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,41 @@
+/* confeval.h - evaluate a module's dkms.conf with bash for many targets in one process.
+ *
+ * This is the one executor entry point for dkms.conf evaluation; today it runs bash as a
+ * plain child with a clean environment, and the sandbox issue moves it into the sandbox
+ * without touching its callers. The bash program is executor/confeval.sh, compiled into
+ * the binary. Output: for each target, one record (format in confeval.sh) that
+ * orchestrator/conf.c parses.
+ */
+#ifndef MODFORGE_CONFEVAL_H
+#define MODFORGE_CONFEVAL_H
+
+#include <stddef.h>
+
+struct buf;
+
+struct confeval_target {
+	const char *kernelver;
+	const char *arch;
+	const char *kernel_source_dir;  /* may not exist (add with no headers) */
+	const char *kernel_config;      /* path, may not exist */
+};
+
+struct confeval_request {
+	const char *module;            /* may be NULL when adding from a directory */
+	const char *module_version;    /* may be NULL likewise */
+	const char *dkms_tree, *source_tree, *install_tree;
+	const char *const *conf_files; /* dkms.conf then the /etc/dkms overrides; missing ones skipped */
+	size_t n_conf_files;
+	const char *const *directives; /* --directive "NAME=value", exported after the files */
+	size_t n_directives;
+	const struct confeval_target *targets;
+	size_t n_targets;
+	const char *cwd;               /* directory to run in (the conf's own dir) */
+};
+
+/* Runs the evaluator. Fills out with the NUL-separated records, err with bash's stderr.
+ * Returns 0 when bash ran (see *exit_code), or -errno when it could not be started. */
+int confeval_run(const struct confeval_request *req, struct buf *out, struct buf *err,
+		 int *exit_code);
+
+#endif

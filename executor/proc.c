@@ -1,0 +1,169 @@
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../common/buf.h"
+#include "../common/macro.h"
+
+extern char **environ;
+
+static void child_fail(int errpipe, int err)
+{
+	ssize_t _unused_ w = write(errpipe, &err, sizeof(err));
+	_exit(127);
+}
+
+/* Only async-signal-safe calls from here until exec. */
+static void child_exec(const struct proc_spec *spec, int errpipe, int devnull)
+{
+	sigset_t all;
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if (spec->new_session && setsid() < 0)
+		child_fail(errpipe, errno);
+	int in = spec->stdin_fd >= 0 ? spec->stdin_fd : devnull;
+	int out = spec->stdout_fd >= 0 ? spec->stdout_fd : 1;
+	int err = spec->stderr_fd == -2 ? out : spec->stderr_fd >= 0 ? spec->stderr_fd : 2;
+	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		child_fail(errpipe, errno);
+	for (int i = 0; i < spec->n_keep_fds; i++) {
+		int fd = spec->keep_fds[i];
+		int fl = fcntl(fd, F_GETFD);
+		if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
+			child_fail(errpipe, errno);
+	}
+	if (spec->cwd && chdir(spec->cwd) < 0)
+		child_fail(errpipe, errno);
+	if (spec->child_setup) {
+		int r = spec->child_setup(spec->child_data);
+		if (r < 0)
+			child_fail(errpipe, -r);
+	}
+	execvpe(spec->argv[0], spec->argv, spec->envp ? spec->envp : environ);
+	child_fail(errpipe, errno);
+}
+
+int proc_spawn(const struct proc_spec *spec, pid_t *pid)
+{
+	int p[2];
+	_cleanup_close_ int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull < 0)
+		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid_t c = fork();
+	if (c < 0) {
+		int e = -errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	}
+	if (c == 0) {
+		close(p[0]);
+		child_exec(spec, p[1], devnull);
+	}
+	close(p[1]);
+	int err = 0;
+	ssize_t n;
+	do
+		n = read(p[0], &err, sizeof(err));
+	while (n < 0 && errno == EINTR);
+	close(p[0]);
+	if (n == sizeof(err)) {
+		int st;
+		while (waitpid(c, &st, 0) < 0 && errno == EINTR)
+			;
+		return -err;
+	}
+	*pid = c;
+	return 0;
+}
+
+static int fold_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 255;
+}
+
+int proc_wait(pid_t pid, int *exit_code)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	*exit_code = fold_status(st);
+	return 0;
+}
+
+int proc_wait_any(pid_t *pid, int *exit_code)
+{
+	int st;
+	pid_t c;
+	while ((c = waitpid(-1, &st, 0)) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	*pid = c;
+	*exit_code = fold_status(st);
+	return 0;
+}
+
+int proc_run(const struct proc_spec *spec, int *exit_code)
+{
+	pid_t pid;
+	int r = proc_spawn(spec, &pid);
+	if (r < 0)
+		return r;
+	return proc_wait(pid, exit_code);
+}
+
+int proc_capture(const struct proc_spec *spec, struct buf *out, int *exit_code)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	struct proc_spec s = *spec;
+	s.stdout_fd = p[1];
+	pid_t pid;
+	int r = proc_spawn(&s, &pid);
+	close(p[1]);
+	if (r < 0) {
+		close(p[0]);
+		return r;
+	}
+	r = buf_read_fd(out, p[0]);
+	close(p[0]);
+	int w = proc_wait(pid, exit_code);
+	return r < 0 ? r : w;
+}
+
+int proc_fork_worker(int (*fn)(void *data), void *data, pid_t *pid)
+{
+	fflush(stdout);
+	fflush(stderr);
+	pid_t c = fork();
+	if (c < 0)
+		return -errno;
+	if (c == 0) {
+		int r = fn(data);
+		fflush(stdout);
+		fflush(stderr);
+		_exit(r & 0xff);
+	}
+	*pid = c;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* proc.h - the one way modforge starts a process.
+ *
+ * argv and envp are built before fork; the child only calls async-signal-safe functions;
+ * exec failures come back over a CLOEXEC pipe, so proc_spawn returns -errno for a missing
+ * binary instead of a child that exits 127. Every fd modforge opens is CLOEXEC, so a child
+ * sees only stdin/stdout/stderr (and the fds named in keep_fds).
+ *
+ * Invariants: proc_spawn never blocks on the child; proc_wait reaps exactly that pid.
+ * Exit codes are folded: a normal exit gives its status, a signal gives 128 + signo.
+ */
+#ifndef MODFORGE_PROC_H
+#define MODFORGE_PROC_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct buf;
+
+struct proc_spec {
+	char *const *argv;   /* argv[0] searched in PATH of envp (or the caller's PATH) */
+	char *const *envp;   /* the whole environment; NULL = inherit the caller's */
+	const char *cwd;     /* NULL = inherit */
+	int stdin_fd;        /* -1 = /dev/null */
+	int stdout_fd;       /* -1 = inherit */
+	int stderr_fd;       /* -1 = inherit; -2 = same as stdout_fd */
+	bool new_session;    /* setsid(): no controlling tty */
+	const int *keep_fds; /* fds to pass on (their CLOEXEC flag cleared in the child) */
+	int n_keep_fds;
+	/* Called in the child after fork, before exec; returns 0 or -errno (then the
+	 * child reports the error and exits). Must be async-signal-safe. */
+	int (*child_setup)(void *data);
+	void *child_data;
+};
+
+/* Starts the process. Returns 0 and sets *pid, or -errno (fork, or exec in the child). */
+int proc_spawn(const struct proc_spec *spec, pid_t *pid);
+/* Waits for pid; sets *exit_code (status, or 128 + signal). Returns 0 or -errno. */
+int proc_wait(pid_t pid, int *exit_code);
+/* Waits for any child; sets *pid and *exit_code. Returns 0, or -ECHILD when none is left. */
+int proc_wait_any(pid_t *pid, int *exit_code);
+/* spawn + wait. Returns 0 or -errno; *exit_code as proc_wait. */
+int proc_run(const struct proc_spec *spec, int *exit_code);
+/* spawn + capture stdout into out (stderr as spec says) + wait. */
+int proc_capture(const struct proc_spec *spec, struct buf *out, int *exit_code);
+/* Forks a worker that runs fn(data) and _exit()s with its return value (0..255).
+ * For jobs made of several steps (a build); the parent reaps it with proc_wait*. */
+int proc_fork_worker(int (*fn)(void *data), void *data, pid_t *pid);
+
+#endif
