@@ -28,7 +28,8 @@ struct tree_paths {
 
 enum tree_vstate {
 	TREE_V_NONE = 0,  /* a <m>/<v> dir with neither source link nor source dir */
-	TREE_V_ADDED,     /* source is a symlink to a directory (or a real dir with >= 2 entries: binaries-only) */
+	TREE_V_ADDED,     /* source is a symlink to a directory; a real source dir (binaries-only
+			   * ldtarball) is not added at 3.4.3: see tree_version.binaries_only */
 	TREE_V_BROKEN,    /* dangling source link, or no link while <src>/<m>-<v> exists */
 };
 
@@ -45,7 +46,8 @@ struct tree_build {            /* one <m>/<v>/<k>/<a> */
 struct tree_version {
 	char *version;
 	enum tree_vstate state;
-	struct tree_build *builds;
+	bool binaries_only;        /* source is a real directory (ldtarball --binaries-only) */
+	struct tree_build *builds; /* every <k>/<a> dir in glob order, built or not */
 	size_t n_builds;
 };
 
@@ -83,7 +85,8 @@ char *tree_installed_version(const struct tree_paths *p, const char *m, const ch
 			     const char *a);
 /* Lists the versions of m (sorted), into a NULL-terminated newly allocated array. */
 char **tree_list_versions(const struct tree_paths *p, const char *m, size_t *n);
-/* Lists "<k>\t<a>" pairs m/v is built for (kernel dirs must start with a digit and hold a dot). */
+/* Lists "<k>\t<a>" pairs m/v is built for, in glob order (kernel dirs must match the
+ * extglob +([0-9]).*: a run of digits, then a dot). */
 char **tree_list_builds(const struct tree_paths *p, const char *m, const char *v, size_t *n);
 void strarray_free(char **a);
 
