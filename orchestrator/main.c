@@ -1,1 +1,176 @@
-int main(void) { return 0; }
+/* main.c - modforge's entry: parse the command line, set up the context, run the verb,
+ * return its exit code. Invoked as `dkms` (argv[0]) it behaves as dkms 3.4.3.
+ *
+ * Roots: --dkmstree/--sourcetree/--installtree move the trees; MODFORGE_ETC_DKMS moves
+ * /etc/dkms (framework.conf, per-module overrides, no-autoinstall) so tests never read
+ * the host's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/xalloc.h"
+#include "orchestrator/cli.h"
+#include "orchestrator/commands.h"
+#include "orchestrator/conf.h"
+#include "orchestrator/context.h"
+
+#define DKMS_COMPAT_RELEASE "3.4.3"
+
+void ctx_error(const struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(c->out);
+	fputs("\nError! ", c->err);
+	va_start(ap, fmt);
+	vfprintf(c->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->err);
+	fflush(c->err);
+}
+
+void ctx_warn(const struct ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(c->out);
+	fputs("Warning: ", c->err);
+	va_start(ap, fmt);
+	vfprintf(c->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->err);
+	fflush(c->err);
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static void print_usage(const char *prog)
+{
+	struct strv lines = STRV_INIT;
+	cli_usage(prog, &lines);
+	for (size_t i = 0; i < lines.n; i++)
+		puts(lines.items[i]);
+	strv_release(&lines);
+}
+
+static enum conf_distro read_distro(void)
+{
+	struct buf b = BUF_INIT;
+	enum conf_distro d = DISTRO_OTHER;
+	if (buf_read_file(&b, "/etc/os-release") == 0 || buf_read_file(&b, "/usr/lib/os-release") == 0)
+		d = conf_distro_from_os_release(b.data);
+	buf_release(&b);
+	return d;
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+static int dispatch(struct ctx *c)
+{
+	switch (c->req->action) {
+	case ACT_ADD: return cmd_add(c);
+	case ACT_BUILD: return cmd_build(c);
+	case ACT_INSTALL: return cmd_install(c);
+	case ACT_UNINSTALL: return cmd_uninstall(c);
+	case ACT_UNBUILD: return cmd_unbuild(c);
+	case ACT_REMOVE: return cmd_remove(c);
+	case ACT_STATUS: return cmd_status(c);
+	case ACT_AUTOINSTALL:
+	case ACT_KERNEL_POSTINST: return cmd_autoinstall(c);
+	default:
+		break;
+	}
+	ctx_error(c, "The action %s is not implemented by modforge yet.", action_name(c->req->action));
+	return 1;
+}
+
+static void setup_ctx(struct ctx *c, const struct request *req, const char *prog)
+{
+	c->req = req;
+	c->prog = prog;
+	c->release = "modforge-" MODFORGE_VERSION;
+	c->paths.dkms_tree = req->dkms_tree ? req->dkms_tree : "/var/lib/dkms";
+	c->paths.source_tree = req->source_tree ? req->source_tree : "/usr/src";
+	c->paths.install_tree = req->install_tree ? req->install_tree : "/lib/modules";
+	const char *etc = getenv("MODFORGE_ETC_DKMS");
+	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
+	c->distro = read_distro();
+	const char *pj = req->parallel_jobs ? req->parallel_jobs : getenv("parallel_jobs");
+	if (pj && *pj)
+		c->parallel_jobs = xstrdup(strcmp(pj, "0") == 0 ? "" : pj);
+	else
+		c->parallel_jobs = xasprintf("%d", online_cpus());
+	c->max_jobs = online_cpus();
+	c->is_root = geteuid() == 0;
+	c->out = stdout;
+	c->err = stderr;
+}
+
+int main(int argc, char **argv)
+{
+	const char *prog = base_name(argv[0]);
+	struct request req;
+	struct cli_error err = { 0 };
+	memset(&req, 0, sizeof(req));
+	umask(022);
+	for (const char *const *v = (const char *const[]){ "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS", NULL }; *v; v++)
+		unsetenv(*v);
+	int rc = cli_parse(argc, argv, &req, &err);
+	if (req.quiet) {
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	for (size_t i = 0; i < req.deprecated.n; i++)
+		fprintf(stderr, "Deprecated feature: %s\n", req.deprecated.items[i]);
+	if (rc < 0) {
+		fprintf(stderr, "\nError! %s\n", err.message);
+		if (err.show_usage)
+			print_usage(argv[0]);
+		rc = err.exit_code;
+		goto out;
+	}
+	if (req.show_version) {
+		if (strcmp(prog, "modforge") == 0)
+			printf("modforge-%s (dkms-%s compatible)\n", MODFORGE_VERSION, DKMS_COMPAT_RELEASE);
+		else
+			printf("dkms-%s\n", DKMS_COMPAT_RELEASE);
+		goto out;
+	}
+	if (req.show_help) {
+		print_usage(argv[0]);
+		goto out;
+	}
+	for (size_t i = 0; i < req.warnings.n; i++)
+		fprintf(stderr, "Warning: %s\n", req.warnings.items[i]);
+	if (req.action == ACT_NONE) {
+		fprintf(stderr, "\nError! Unknown action specified: \"\"\n");
+		print_usage(argv[0]);
+		goto out;
+	}
+	struct ctx c = { 0 };
+	setup_ctx(&c, &req, prog);
+	rc = dispatch(&c);
+	fflush(stdout);
+	free(c.parallel_jobs);
+out:
+	cli_error_release(&err);
+	request_release(&req);
+	return rc;
+}

@@ -1,0 +1,300 @@
+#include "build.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/macro.h"
+#include "common/xalloc.h"
+#include "executor/untrusted.h"
+
+struct build_state {
+	const struct build_job *job;
+	char *source_dir;   /* <dkms>/<m>/<v>/source */
+	char *build_dir;    /* <dkms>/<m>/<v>/build */
+	char *kernel_dir;   /* <dkms>/<m>/<v>/<k> */
+	char *base_dir;     /* <dkms>/<m>/<v>/<k>/<a> */
+	char *log_path;     /* <build_dir>/make.log */
+	int log_fd;
+};
+
+static void error_lines(FILE *err, const char *fmt, ...) _printf_(2, 3);
+static void error_lines(FILE *err, const char *fmt, ...)
+{
+	va_list ap;
+	fflush(stdout);
+	fputs("\nError! ", err);
+	va_start(ap, fmt);
+	vfprintf(err, fmt, ap);
+	va_end(ap);
+	fputc('\n', err);
+	fflush(err);
+}
+
+static void log_printf(struct build_state *s, const char *fmt, ...) _printf_(2, 3);
+static void log_printf(struct build_state *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vdprintf(s->log_fd, fmt, ap);
+	va_end(ap);
+}
+
+/* dkms's invoke_command: describe, run with output appended to make.log, report. */
+static int invoke(struct build_state *s, const char *cmd, const char *desc)
+{
+	const struct build_job *j = s->job;
+	if (j->verbose)
+		fprintf(j->out, "%s\n", cmd);
+	else
+		fprintf(j->out, "%s...", desc);
+	fflush(j->out);
+	log_printf(s, "\n%s\n# command: %s\n", desc, cmd);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	char *argv[] = { "bash", "-c", (char *)cmd, NULL };
+	struct untrusted_cmd uc = {
+		.argv = argv, .cwd = s->build_dir, .extra_env = j->build_env, .out_fd = s->log_fd,
+	};
+	int code = 0;
+	int r = untrusted_run(&uc, &code);
+	if (r < 0) {
+		log_printf(s, "modforge: cannot run bash: %s\n", strerror(-r));
+		code = 127;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long secs = (long)(t1.tv_sec - t0.tv_sec);
+	log_printf(s, "\n# exit code: %d\n# elapsed time: %02ld:%02ld:%02ld\n", code, secs / 3600,
+		   (secs / 60) % 60, secs % 60);
+	log_printf(s, "----------------------------------------------------------------\n");
+	if (code != 0) {
+		fprintf(j->out, "(bad exit status: %d)", code);
+		if (!j->verbose)
+			fprintf(j->out, "\nFailed command:\n%s\n", cmd);
+	} else {
+		fputs(" done.\n", j->out);
+	}
+	fflush(j->out);
+	return code;
+}
+
+/* PRE_BUILD / POST_BUILD: "script args" relative to the build dir, output to make.log. */
+static int run_build_script(struct build_state *s, const char *type, const char *script)
+{
+	if (!script || !*script)
+		return 0;
+	const struct build_job *j = s->job;
+	_cleanup_free_ char *run = xasprintf("%s/%s", s->build_dir, script);
+	_cleanup_free_ char *prog = xstrndup(run, strcspn(run, " "));
+	if (access(prog, X_OK) != 0) {
+		fprintf(j->out, "\n");
+		fflush(j->out);
+		fprintf(j->err, "Warning: The %s script is not executable.\n", type);
+		fflush(j->err);
+		return 0;
+	}
+	_cleanup_free_ char *cmd = xasprintf("cd %s/ && %s", s->build_dir, run);
+	_cleanup_free_ char *desc = xasprintf("Running the %s script", type);
+	int code = invoke(s, cmd, desc);
+	if (code != 0) {
+		fprintf(j->out, "Consult %s for more information.\n", s->log_path);
+		fflush(j->out);
+	}
+	return code;
+}
+
+static int apply_patches(struct build_state *s)
+{
+	const struct build_job *j = s->job;
+	for (size_t i = 0; i < j->n_patches; i++) {
+		const char *p = j->patches[i];
+		_cleanup_free_ char *rel = xasprintf("patches/%s", p);
+		if (strstr(rel, "/../")) {
+			error_lines(j->err, "Patch %s as specified in dkms.conf contains '..' path component.", p);
+			return 5;
+		}
+		_cleanup_free_ char *abs = xasprintf("%s/patches/%s", s->build_dir, p);
+		if (!path_exists(abs)) {
+			error_lines(j->err, "Patch %s as specified in dkms.conf cannot be\nfound in %s/patches/.",
+				    p, s->build_dir);
+			return 5;
+		}
+		_cleanup_free_ char *cmd = xasprintf("patch -p1 < ./patches/%s", p);
+		_cleanup_free_ char *desc = xasprintf("Applying patch %s", p);
+		if (invoke(s, cmd, desc) != 0) {
+			error_lines(j->err, "Application of patch %s failed.\nConsult %s for more information.",
+				    p, s->log_path);
+			return 6;
+		}
+	}
+	return 0;
+}
+
+static int check_built_modules(struct build_state *s)
+{
+	const struct build_job *j = s->job;
+	for (size_t i = 0; i < j->n_records; i++) {
+		const struct build_record *r = &j->records[i];
+		_cleanup_free_ char *path = xasprintf("%s/%s%s.ko", s->build_dir, r->built_location, r->built_name);
+		if (is_regular(path))
+			continue;
+		error_lines(j->err,
+			    "Build of %s%s.ko failed for: %s (%s)\n"
+			    "Make sure the name and location of the generated module are correct,\n"
+			    "or consult %s for more information.",
+			    r->built_location, r->built_name, j->kernel, j->arch, s->log_path);
+		return 7;
+	}
+	return 0;
+}
+
+static int strip_module(struct build_state *s, const char *path)
+{
+	char *argv[] = { "strip", "-g", (char *)path, NULL };
+	struct untrusted_cmd uc = {
+		.argv = argv, .cwd = s->build_dir, .extra_env = s->job->build_env, .out_fd = s->log_fd,
+	};
+	int code = 0;
+	int r = untrusted_run(&uc, &code);
+	return r < 0 ? r : (code ? -EIO : 0);
+}
+
+/* One manifest line per module: dest_name, dest_dir, file name inside module/. */
+static void manifest_add(struct buf *m, const struct build_record *r)
+{
+	buf_addf(m, "%s\t%s\t%s.ko\n", r->dest_name, r->dest_dir ? r->dest_dir : "", r->dest_name);
+}
+
+/* Fills <k>/.tmp_<a>_XXXXXX and renames it to <k>/<a>. */
+static int collect_results(struct build_state *s)
+{
+	const struct build_job *j = s->job;
+	int r = mkdir_p(s->kernel_dir, 0755);
+	if (r < 0) {
+		error_lines(j->err, "Cannot create %s: %s", s->kernel_dir, strerror(-r));
+		return 7;
+	}
+	_cleanup_free_ char *tmp = xasprintf("%s/.tmp_%s_XXXXXX", s->kernel_dir, j->arch);
+	if (!mkdtemp(tmp)) {
+		error_lines(j->err, "Unable to make temporary directory.");
+		return 1;
+	}
+	_cleanup_free_ char *logdir = path_join(tmp, "log");
+	_cleanup_free_ char *moddir = path_join(tmp, "module");
+	_cleanup_free_ char *mfdir = path_join(tmp, ".modforge");
+	_cleanup_buf_ struct buf manifest = BUF_INIT;
+	r = mkdir_p(logdir, 0755);
+	if (r == 0)
+		r = mkdir_p(moddir, 0755);
+	if (r == 0)
+		r = mkdir_p(mfdir, 0755);
+	_cleanup_free_ char *symvers = path_join(s->build_dir, "Module.symvers");
+	_cleanup_free_ char *symvers_dst = path_join(moddir, "Module.symvers");
+	if (r == 0 && is_regular(symvers))
+		r = copy_file_atomic(symvers, symvers_dst, 0644);
+	for (size_t i = 0; r == 0 && i < j->n_records; i++) {
+		const struct build_record *rec = &j->records[i];
+		_cleanup_free_ char *built = xasprintf("%s/%s%s.ko", s->build_dir, rec->built_location, rec->built_name);
+		if (!is_regular(built)) {
+			fprintf(j->err, "Warning: %s has disappeared\n", built);
+			continue;
+		}
+		if (rec->strip && strip_module(s, built) < 0)
+			fprintf(j->err, "Warning: strip -g %s failed\n", built);
+		_cleanup_free_ char *dst = xasprintf("%s/%s.ko", moddir, rec->dest_name);
+		r = copy_file_atomic(built, dst, 0644);
+		manifest_add(&manifest, rec);
+	}
+	_cleanup_free_ char *mfpath = path_join(mfdir, "manifest");
+	if (r == 0)
+		r = write_file_atomic(mfpath, manifest.data, manifest.len, 0644);
+	if (r == 0 && chmod(tmp, 0755) < 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, s->base_dir) < 0)
+		r = -errno;
+	if (r < 0) {
+		rm_rf(tmp);
+		error_lines(j->err, "do_build: final mv failed (%s)", strerror(-r));
+		return 7;
+	}
+	return 0;
+}
+
+static int prepare_build_area(struct build_state *s)
+{
+	const struct build_job *j = s->job;
+	int r = rm_rf(s->build_dir);
+	if (r == 0)
+		r = copy_tree(s->source_dir, s->build_dir);
+	if (r < 0) {
+		error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, s->build_dir, strerror(-r));
+		return 15;
+	}
+	s->log_path = path_join(s->build_dir, "make.log");
+	s->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (s->log_fd < 0) {
+		error_lines(j->err, "Cannot open %s: %s", s->log_path, strerror(errno));
+		return 15;
+	}
+	time_t now = time(NULL);
+	char date[64];
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Z %Y", localtime(&now));
+	log_printf(s, "DKMS (%s) make.log for %s/%s for kernel %s (%s)\n%s\n", j->release, j->module,
+		   j->version, j->kernel, j->arch, date);
+	return 0;
+}
+
+static int build_steps(struct build_state *s)
+{
+	const struct build_job *j = s->job;
+	int code = prepare_build_area(s);
+	if (code == 0)
+		code = apply_patches(s);
+	if (code == 0)
+		code = run_build_script(s, "pre_build", j->pre_build);
+	if (code != 0)
+		return code;
+	if (invoke(s, j->make_command, "Building module(s)") != 0) {
+		error_lines(j->err, "Bad return status for module build on kernel: %s (%s)\n"
+			    "Consult %s for more information.", j->kernel, j->arch, s->log_path);
+		return 10;
+	}
+	code = check_built_modules(s);
+	if (code == 0)
+		code = collect_results(s);
+	if (code == 0)
+		code = run_build_script(s, "post_build", j->post_build);
+	if (code != 0)
+		return code;
+	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
+	(void)rename(s->log_path, final_log);
+	close(s->log_fd);
+	s->log_fd = -1;
+	rm_rf(s->build_dir);
+	return 0;
+}
+
+int build_run(const struct build_job *job)
+{
+	struct build_state s = { .job = job, .log_fd = -1 };
+	s.source_dir = xasprintf("%s/%s/%s/source", job->dkms_tree, job->module, job->version);
+	s.build_dir = xasprintf("%s/%s/%s/build", job->dkms_tree, job->module, job->version);
+	s.kernel_dir = xasprintf("%s/%s/%s/%s", job->dkms_tree, job->module, job->version, job->kernel);
+	s.base_dir = path_join(s.kernel_dir, job->arch);
+	int code = build_steps(&s);
+	if (s.log_fd >= 0)
+		close(s.log_fd);
+	free(s.source_dir);
+	free(s.build_dir);
+	free(s.kernel_dir);
+	free(s.base_dir);
+	free(s.log_path);
+	return code;
+}

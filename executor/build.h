@@ -1,0 +1,46 @@
+/* build.h - run one build job: one module/version for one kernel/arch.
+ *
+ * The orchestrator has already decided that the job should run (not built yet, not
+ * excluded, headers present, BUILD_DEPENDS met) and resolved every string: this room only
+ * performs dkms's build steps, in dkms's order and with its text:
+ *   fresh copy of source/ into <m>/<v>/build, make.log header, patches, PRE_BUILD,
+ *   make, check every built module, strip, copy into <k>/.tmp_<a>_XXXXXX/module,
+ *   atomic rename to <k>/<a>, POST_BUILD, move make.log, delete the build area.
+ * Untrusted steps go through executor/untrusted. Progress text goes to job->out, errors
+ * to job->err, exactly as dkms 3.4.3 words them.
+ */
+#ifndef MODFORGE_BUILD_H
+#define MODFORGE_BUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct build_record {
+	const char *built_name;      /* without .ko */
+	const char *built_location;  /* relative to the build dir, "" or ending in '/' */
+	const char *dest_name;       /* without .ko */
+	const char *dest_dir;        /* absolute install dir, for the manifest */
+	bool strip;
+};
+
+struct build_job {
+	const char *dkms_tree, *source_tree;
+	const char *module, *version, *kernel, *arch;
+	const char *make_command;        /* final command line, run by bash in the build dir */
+	char *const *patches;            /* file names below patches/ */
+	size_t n_patches;
+	const char *pre_build, *post_build; /* "script args" relative to the build dir, or NULL */
+	const struct build_record *records;
+	size_t n_records;
+	char *const *build_env;          /* NAME=value for every step (CC, KERNEL_CC, ...) */
+	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */
+	bool verbose;
+	FILE *out, *err;
+};
+
+/* Runs the job. Returns dkms's exit code: 0, 5/6 (patches), 7 (module missing, final
+ * rename), 10 (make), 15 (cd), or a PRE_BUILD/POST_BUILD script's own status. */
+int build_run(const struct build_job *job);
+
+#endif

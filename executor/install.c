@@ -1,0 +1,381 @@
+#include "install.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/macro.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "executor/proc.h"
+
+static void error_lines(FILE *err, const char *msg)
+{
+	fflush(stdout);
+	fprintf(err, "\nError! %s\n", msg);
+	fflush(err);
+}
+
+/* Returns the first of dir/name.ko, dir/name.ko.* that is a regular file, or NULL. */
+static char *module_file_in(const char *dir, const char *name)
+{
+	char *plain = xasprintf("%s/%s.ko", dir, name);
+	if (is_regular(plain))
+		return plain;
+	free(plain);
+	static const char *const ext[] = { ".xz", ".gz", ".zst" };
+	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
+		char *p = xasprintf("%s/%s.ko%s", dir, name, ext[i]);
+		if (is_regular(p))
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+static bool is_module_file_name(const char *fname, const char *name)
+{
+	size_t n = strlen(name);
+	if (strncmp(fname, name, n) != 0 || strncmp(fname + n, ".ko", 3) != 0)
+		return false;
+	const char *rest = fname + n + 3;
+	return !*rest || !strcmp(rest, ".xz") || !strcmp(rest, ".gz") || !strcmp(rest, ".zst");
+}
+
+/* find <dir> -name NAME.ko[.ext] -type f, without following symlinks (build/ is one). */
+static void find_module_files(const char *dir, const char *name, struct strv *hits)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *p = path_join(dir, de->d_name);
+		struct stat st;
+		if (lstat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			find_module_files(p, name, hits);
+		else if (S_ISREG(st.st_mode) && is_module_file_name(de->d_name, name))
+			strv_push(hits, p);
+	}
+	closedir(d);
+}
+
+/* Before the first install on a kernel: move a same-named module aside, with .origin. */
+static int archive_original(const struct install_job *j, const struct install_record *r,
+			    const char *lib_tree, const char *orig_dir)
+{
+	_cleanup_strv_ struct strv hits = STRV_INIT;
+	find_module_files(lib_tree, r->dest_name, &hits);
+	_cleanup_free_ char *extra = path_join(lib_tree, "extra");
+	_cleanup_free_ char *updates = path_join(lib_tree, "updates");
+	_cleanup_free_ char *dest = xasprintf("%s%s", lib_tree, r->dest_location);
+	char *prefs[4] = { module_file_in(extra, r->dest_name), module_file_in(updates, r->dest_name),
+			   module_file_in(dest, r->dest_name),
+			   hits.n == 1 ? xstrdup(hits.items[0]) : NULL };
+	int ret = 0;
+	for (size_t i = 0; i < 4 && ret == 0; i++) {
+		if (!prefs[i])
+			continue;
+		fprintf(j->out, "Found pre-existing %s, archiving for uninstallation\n", prefs[i]);
+		const char *base = strrchr(prefs[i], '/') + 1;
+		_cleanup_free_ char *to = path_join(orig_dir, base);
+		_cleanup_free_ char *origin = xasprintf("%s.origin", to);
+		_cleanup_free_ char *line = xasprintf("%s\n", prefs[i]);
+		ret = mkdir_p(orig_dir, 0755);
+		if (ret == 0)
+			ret = write_file_atomic(origin, line, strlen(line), 0644);
+		if (ret == 0 && rename(prefs[i], to) < 0)
+			ret = -errno;
+		if (ret < 0)
+			fprintf(j->err, "Error! Cannot archive %s to %s: %s\n", prefs[i], to, strerror(-ret));
+		break;
+	}
+	for (size_t i = 0; i < 4; i++)
+		free(prefs[i]);
+	return ret;
+}
+
+int package_script_run(const char *source_dir, const char *type, const char *script, FILE *out,
+		       FILE *err)
+{
+	if (!script || !*script)
+		return 0;
+	_cleanup_free_ char *run = xasprintf("%s/%s", source_dir, script);
+	_cleanup_free_ char *prog = xstrndup(run, strcspn(run, " "));
+	if (access(prog, X_OK) != 0) {
+		fprintf(out, "\n");
+		fflush(out);
+		fprintf(err, "Warning: The %s script is not executable.\n", type);
+		return 0;
+	}
+	fprintf(out, "Running the %s script:\n", type);
+	fflush(out);
+	/* dkms runs `exec $run` from the source dir: word-split, no other shell syntax. */
+	_cleanup_free_ char *cmd = xasprintf("exec %s", run);
+	char *argv[] = { "bash", "-c", cmd, NULL };
+	struct proc_spec spec = { .argv = argv, .cwd = source_dir, .stdin_fd = -1, .stdout_fd = -1,
+				  .stderr_fd = -1 };
+	int code = 0;
+	int r = proc_run(&spec, &code);
+	return r < 0 ? 127 : code;
+}
+
+static int install_one(const struct install_job *j, const struct install_record *r,
+		       const char *base_dir, const char *lib_tree, const char *orig_dir, bool first)
+{
+	if (first) {
+		int a = archive_original(j, r, lib_tree, orig_dir);
+		if (a < 0)
+			return 6;
+	}
+	_cleanup_free_ char *moddir = path_join(base_dir, "module");
+	_cleanup_free_ char *src = module_file_in(moddir, r->dest_name);
+	_cleanup_free_ char *dest_dir = xasprintf("%s%s", lib_tree, r->dest_location);
+	const char *fname = strrchr(src, '/') + 1;
+	_cleanup_free_ char *dst = path_join(dest_dir, fname);
+	fprintf(j->out, "Installing %s\n", dst);
+	fflush(j->out);
+	int e = mkdir_p(dest_dir, 0755);
+	if (e == 0)
+		e = copy_file_atomic(src, dst, 0644);
+	if (e < 0) {
+		_cleanup_free_ char *m = xasprintf("Copying '%s' failed: %s", src, strerror(-e));
+		error_lines(j->err, m);
+		return 6;
+	}
+	return 0;
+}
+
+int install_run(const struct install_job *j)
+{
+	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
+	_cleanup_free_ char *base_dir = xasprintf("%s/%s/%s/%s/%s", j->dkms_tree, j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *marker = xasprintf("%s/%s/kernel-%s-%s", j->dkms_tree, j->module, j->kernel, j->arch);
+	_cleanup_free_ char *orig_dir = xasprintf("%s/%s/original_module/%s/%s", j->dkms_tree, j->module, j->kernel, j->arch);
+	if (!path_exists(lib_tree)) {
+		_cleanup_free_ char *m = xasprintf("The directory %s doesn't exist.\n"
+						   "You cannot install a module onto a non-existant kernel.", lib_tree);
+		error_lines(j->err, m);
+		return 6;
+	}
+	_cleanup_free_ char *moddir = path_join(base_dir, "module");
+	for (size_t i = 0; i < j->n_records; i++) {
+		_cleanup_free_ char *f = module_file_in(moddir, j->records[i].dest_name);
+		if (!f) {
+			_cleanup_free_ char *m = xasprintf("Missing module %s in %s", j->records[i].dest_name, moddir);
+			error_lines(j->err, m);
+			return 6;
+		}
+	}
+	if (package_script_run(j->source_dir, "pre_install", j->pre_install, j->out, j->err) != 0 && !j->force) {
+		error_lines(j->err, "pre_install failed, aborting install.\nYou may override by specifying --force.");
+		return 101;
+	}
+	bool first = !is_symlink(marker);
+	for (size_t i = 0; i < j->n_records; i++) {
+		int code = install_one(j, &j->records[i], base_dir, lib_tree, orig_dir, first);
+		if (code)
+			return code;
+	}
+	_cleanup_free_ char *target = xasprintf("%s/%s/%s", j->version, j->kernel, j->arch);
+	int e = symlink_atomic(target, marker);
+	if (e < 0) {
+		_cleanup_free_ char *m = xasprintf("Cannot create %s: %s", marker, strerror(-e));
+		error_lines(j->err, m);
+		return 6;
+	}
+	package_script_run(j->source_dir, "post_install", j->post_install, j->out, j->err);
+	return 0;
+}
+
+/* Puts back every archived original of name, as recorded in its .origin file. */
+static void restore_originals(const struct install_job *j, const char *orig_dir, const char *name,
+			      const char *lib_tree)
+{
+	DIR *d = opendir(orig_dir);
+	if (!d)
+		return;
+	_cleanup_free_ char *prefix = xasprintf("%s/", lib_tree);
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		if (n < 8 || strcmp(de->d_name + n - 7, ".origin") != 0)
+			continue;
+		_cleanup_free_ char *mod_name = xstrndup(de->d_name, n - 7);
+		if (!is_module_file_name(mod_name, name))
+			continue;
+		_cleanup_free_ char *origin = path_join(orig_dir, de->d_name);
+		_cleanup_free_ char *archived = path_join(orig_dir, mod_name);
+		if (!is_regular(archived))
+			continue;
+		_cleanup_buf_ struct buf loc = BUF_INIT;
+		if (buf_read_file(&loc, origin) < 0)
+			continue;
+		loc.data[strcspn(loc.data, "\n")] = '\0';
+		if (strncmp(loc.data, prefix, strlen(prefix)) != 0 || strstr(loc.data, "/../")) {
+			fprintf(j->err, "Warning: Bad original location '%s' in %s\n", loc.data, origin);
+			continue;
+		}
+		fprintf(j->out, "Restoring archived original module %s\n", loc.data);
+		_cleanup_free_ char *parent = xstrndup(loc.data, (size_t)(strrchr(loc.data, '/') - loc.data));
+		if (mkdir_p(parent, 0755) == 0 && rename(archived, loc.data) == 0)
+			unlink(origin);
+	}
+	closedir(d);
+}
+
+static void uninstall_record(const struct install_job *j, const struct install_record *r,
+			     const char *lib_tree, const char *orig_dir)
+{
+	const char *locs[2] = { r->dest_location,
+				r->conf_location && strcmp(r->conf_location, r->dest_location) ? r->conf_location : NULL };
+	bool found = false;
+	for (size_t i = 0; i < 2 && !found; i++) {
+		if (!locs[i])
+			continue;
+		_cleanup_free_ char *dir = xasprintf("%s%s", lib_tree, locs[i]);
+		_cleanup_free_ char *f = module_file_in(dir, r->dest_name);
+		if (!f)
+			continue;
+		found = true;
+		fprintf(j->out, "Deleting %s/%s.ko\n", dir, r->dest_name);
+		unlink(f);
+		rmdir_empty_upto(dir, lib_tree);
+	}
+	if (!found)
+		fprintf(j->out, "Module %s.ko was not found within %s/\n", r->dest_name, lib_tree);
+	restore_originals(j, orig_dir, r->dest_name, lib_tree);
+}
+
+int uninstall_run(const struct install_job *j)
+{
+	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
+	_cleanup_free_ char *base_dir = xasprintf("%s/%s/%s/%s/%s", j->dkms_tree, j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *marker = xasprintf("%s/%s/kernel-%s-%s", j->dkms_tree, j->module, j->kernel, j->arch);
+	_cleanup_free_ char *orig_kdir = xasprintf("%s/%s/original_module/%s", j->dkms_tree, j->module, j->kernel);
+	_cleanup_free_ char *orig_dir = path_join(orig_kdir, j->arch);
+	fprintf(j->out, "Module %s/%s for kernel %s (%s):\n", j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *real_marker = real_path(marker);
+	_cleanup_free_ char *real_base = real_path(base_dir);
+	bool active = real_marker && real_base && strcmp(real_marker, real_base) == 0;
+	if (active) {
+		fprintf(j->out, "Before uninstall, this module version was ACTIVE on this kernel.\n");
+		for (size_t i = 0; i < j->n_records; i++)
+			uninstall_record(j, &j->records[i], lib_tree, orig_dir);
+		unlink(marker);
+	} else {
+		fprintf(j->out, "This module version was INACTIVE for this kernel.\n");
+	}
+	fflush(j->out);
+	package_script_run(j->source_dir, "post_remove", j->post_remove, j->out, j->err);
+	if (active && is_dir(orig_dir)) {
+		fprintf(j->out, "Removing original module(s) from DKMS tree for kernel %s (%s)\n", j->kernel, j->arch);
+		rm_rf(orig_dir);
+		rmdir(orig_kdir);
+	}
+	_cleanup_free_ char *orig_root = xasprintf("%s/%s/original_module", j->dkms_tree, j->module);
+	rmdir(orig_root);
+	fflush(j->out);
+	return 0;
+}
+
+int unbuild_run(const char *dkms_tree, const char *m, const char *v, const char *k, const char *a)
+{
+	_cleanup_free_ char *kdir = xasprintf("%s/%s/%s/%s", dkms_tree, m, v, k);
+	_cleanup_free_ char *adir = path_join(kdir, a);
+	int r = rm_rf(adir);
+	if (r < 0)
+		return r;
+	/* Remove <k> when no arch dir is left (hidden .tmp_* dirs do not count). */
+	DIR *d = opendir(kdir);
+	if (!d)
+		return 0;
+	bool has_dir = false;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		_cleanup_free_ char *p = path_join(kdir, de->d_name);
+		if (is_dir(p))
+			has_dir = true;
+	}
+	closedir(d);
+	return has_dir ? 0 : rm_rf(kdir);
+}
+
+/* depmod -a [-b ROOT] K [-F System.map]; a moved install tree is shown to depmod as
+ * ROOT/lib/modules through a private symlink. */
+static int depmod_exec(const char *install_tree, const char *dkms_tree, const char *kernel)
+{
+	_cleanup_strv_ struct strv argv = STRV_INIT;
+	_cleanup_free_ char *root = NULL;
+	strv_push(&argv, "depmod");
+	strv_push(&argv, "-a");
+	bool moved = strcmp(install_tree, "/lib/modules") != 0;
+	if (moved) {
+		_cleanup_free_ char *abs = real_path(install_tree);
+		root = xasprintf("%s/.modforge-depmod-XXXXXX", dkms_tree);
+		if (!abs || !mkdtemp(root)) {
+			free(root);
+			root = NULL;
+			return -errno;
+		}
+		_cleanup_free_ char *lib = path_join(root, "lib");
+		_cleanup_free_ char *link = path_join(lib, "modules");
+		if (mkdir(lib, 0755) < 0 || symlink(abs, link) < 0) {
+			int e = -errno;
+			rm_rf(root);
+			return e;
+		}
+		strv_push(&argv, "-b");
+		strv_push(&argv, root);
+	}
+	strv_push(&argv, kernel);
+	_cleanup_free_ char *map = xasprintf("/boot/System.map-%s", kernel);
+	if (!moved && is_regular(map)) {
+		strv_push(&argv, "-F");
+		strv_push(&argv, map);
+	}
+	struct proc_spec spec = { .argv = strv_array(&argv), .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1 };
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	spec.stdout_fd = devnull;
+	spec.stderr_fd = -2;
+	int code = 0;
+	int r = proc_run(&spec, &code);
+	close(devnull);
+	if (root)
+		rm_rf(root);
+	return r < 0 ? r : code;
+}
+
+int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip,
+	       FILE *out, FILE *err)
+{
+	fputs("Running depmod...", out);
+	fflush(out);
+	int code = 0;
+	_cleanup_free_ char *dep = xasprintf("%s/%s/modules.dep", install_tree, kernel);
+	if (!skip && is_regular(dep)) {
+		code = depmod_exec(install_tree, dkms_tree, kernel);
+		if (code < 0)
+			code = 1;
+	}
+	if (code != 0) {
+		fprintf(out, "(bad exit status: %d)\nFailed command:\ndo_depmod %s\n", code, kernel);
+		fflush(out);
+		return code;
+	}
+	fputs(" done.\n", out);
+	fflush(out);
+	return 0;
+}

@@ -1,0 +1,46 @@
+#include "untrusted.h"
+
+#include "common/buf.h"
+#include "common/strv.h"
+#include "executor/proc.h"
+#include "sandbox/sandbox.h"
+
+extern char **environ;
+
+static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, struct strv *env,
+		    struct proc_spec *spec)
+{
+	pol->cwd = c->cwd;
+	pol->extra_env = c->extra_env;
+	sandbox_build_env(pol, environ, env);
+	*spec = (struct proc_spec){
+		.argv = c->argv,
+		.envp = strv_array(env),
+		.cwd = c->cwd,
+		.stdin_fd = -1,
+		.stdout_fd = c->out_fd,
+		.stderr_fd = c->out_fd >= 0 ? -2 : -1,
+		.new_session = true,
+		.child_setup = sandbox_child_setup,
+		.child_data = pol,
+	};
+}
+
+int untrusted_run(const struct untrusted_cmd *c, int *exit_code)
+{
+	struct sandbox_policy pol;
+	_cleanup_strv_ struct strv env = STRV_INIT;
+	struct proc_spec spec;
+	prepare(c, &pol, &env, &spec);
+	return proc_run(&spec, exit_code);
+}
+
+int untrusted_capture(const struct untrusted_cmd *c, struct buf *out, int err_fd, int *exit_code)
+{
+	struct sandbox_policy pol;
+	_cleanup_strv_ struct strv env = STRV_INIT;
+	struct proc_spec spec;
+	prepare(c, &pol, &env, &spec);
+	spec.stderr_fd = err_fd;
+	return proc_capture(&spec, out, exit_code);
+}

@@ -1,0 +1,27 @@
+/* commands.h - one function per dkms verb. Each reads the tree, evaluates dkms.conf,
+ * builds a plan, runs it (or prints it with --dry-run) and returns dkms's exit code.
+ * Messages go to ctx->out / ctx->err in dkms 3.4.3's words.
+ */
+#ifndef MODFORGE_COMMANDS_H
+#define MODFORGE_COMMANDS_H
+
+struct ctx;
+
+int cmd_add(struct ctx *c);
+int cmd_build(struct ctx *c);
+int cmd_install(struct ctx *c);
+int cmd_uninstall(struct ctx *c);
+int cmd_unbuild(struct ctx *c);
+int cmd_remove(struct ctx *c);
+int cmd_status(struct ctx *c);
+int cmd_autoinstall(struct ctx *c);
+
+/* Shared checks, dkms's helpers of the same name. Each returns 0 or an exit code after
+ * printing the error. */
+int check_root(const struct ctx *c);
+int check_rw_dkms_tree(const struct ctx *c);
+int check_module_args(const struct ctx *c, const char *action);
+int module_is_broken_and_die(const struct ctx *c);
+int module_is_added_or_die(const struct ctx *c);
+
+#endif

@@ -1,0 +1,112 @@
+#include "confload.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "executor/confeval.h"
+#include "orchestrator/conf.h"
+#include "orchestrator/context.h"
+#include "orchestrator/targets.h"
+
+/* The dkms.conf then the /etc/dkms overrides that apply to every target. */
+static void conf_files(const struct ctx *c, const struct conf_load *l, struct strv *files)
+{
+	strv_push(files, l->conf_path);
+	if (!l->module)
+		return;
+	strv_pushf(files, "%s/%s.conf", c->etc_dkms, l->module);
+	if (l->version)
+		strv_pushf(files, "%s/%s-%s.conf", c->etc_dkms, l->module, l->version);
+}
+
+static int bad_conf(const struct ctx *c, const struct conf_load *l)
+{
+	ctx_error(c, "Bad conf file.\nFile: %s does not represent a valid dkms.conf file.", l->conf_path);
+	return 8;
+}
+
+static void print_warnings(const struct ctx *c, const struct module_conf *m)
+{
+	for (size_t i = 0; i < m->n_warnings; i++)
+		fprintf(c->err, "%s\n", m->warnings[i]);
+	if (m->n_records == 0)
+		fprintf(c->err, "dkms.conf: Warning! Zero modules specified.\n");
+	fflush(c->err);
+}
+
+int confload(const struct ctx *c, const struct conf_load *l, const struct target *targets,
+	     size_t n, struct module_conf **confs)
+{
+	for (size_t i = 0; i < n; i++)
+		confs[i] = NULL;
+	if (!is_regular(l->conf_path)) {
+		ctx_error(c, "Could not locate dkms.conf file.\nFile: %s does not exist.", l->conf_path);
+		return 4;
+	}
+	_cleanup_strv_ struct strv files = STRV_INIT;
+	conf_files(c, l, &files);
+	struct confeval_target *et = xcalloc(n, sizeof(*et));
+	for (size_t i = 0; i < n; i++)
+		et[i] = (struct confeval_target){ targets[i].kernel, targets[i].arch,
+						  targets[i].kernel_source_dir, targets[i].kernel_config };
+	_cleanup_free_ char *dir = xstrdup(l->conf_path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	struct confeval_request req = {
+		.module = l->module, .module_version = l->version,
+		.dkms_tree = c->paths.dkms_tree, .source_tree = c->paths.source_tree,
+		.install_tree = c->paths.install_tree,
+		.conf_files = (const char *const *)files.items, .n_conf_files = files.n,
+		.directives = (const char *const *)c->req->directives.items,
+		.n_directives = c->req->directives.n,
+		.targets = et, .n_targets = n, .cwd = slash ? dir : ".",
+	};
+	_cleanup_buf_ struct buf out = BUF_INIT;
+	_cleanup_buf_ struct buf err = BUF_INIT;
+	int code = 0;
+	int r = confeval_run(&req, &out, &err, &code);
+	free(et);
+	if (err.len) {
+		fputs(err.data, c->err);
+		fflush(c->err);
+	}
+	if (r < 0) {
+		ctx_error(c, "Cannot run bash to read %s: %s", l->conf_path, strerror(-r));
+		return bad_conf(c, l);
+	}
+	const char **recs = NULL;
+	size_t *lens = NULL, nrec = 0;
+	if (conf_split_dump(out.data, out.len, &recs, &lens, &nrec) < 0 || nrec != n) {
+		free(recs);
+		free(lens);
+		return bad_conf(c, l);
+	}
+	int ret = 0;
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		char *msg = NULL;
+		struct conf_target t = { targets[i].kernel, targets[i].arch };
+		if (conf_from_dump(recs[i], lens[i], &t, c->distro, &confs[i], &msg) < 0) {
+			if (msg)
+				fprintf(c->err, "dkms.conf: Error! %s\n", msg);
+			free(msg);
+			ret = bad_conf(c, l);
+		} else if (l->strict && i == 0) {
+			print_warnings(c, confs[i]);
+		}
+	}
+	free(recs);
+	free(lens);
+	if (ret) {
+		for (size_t i = 0; i < n; i++) {
+			if (confs[i])
+				conf_free(confs[i]);
+			confs[i] = NULL;
+		}
+	}
+	return ret;
+}

@@ -1,0 +1,32 @@
+/* context.h - what one modforge invocation knows: the request, the roots, the distro,
+ * the output streams. Built once in main(), passed to every command; no globals.
+ */
+#ifndef MODFORGE_CONTEXT_H
+#define MODFORGE_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "orchestrator/cli.h"
+#include "orchestrator/conf.h"
+#include "orchestrator/tree.h"
+
+struct ctx {
+	const struct request *req;
+	struct tree_paths paths;     /* dkms, source and install roots (moved by flags) */
+	const char *etc_dkms;        /* /etc/dkms, or MODFORGE_ETC_DKMS for tests */
+	const char *prog;            /* argv[0] basename: "dkms" or "modforge" */
+	const char *release;         /* "modforge-<version>", make.log header */
+	enum conf_distro distro;
+	char *parallel_jobs;         /* make -j value; "" = plain -j */
+	int max_jobs;                /* build jobs run at once */
+	bool is_root;
+	FILE *out, *err;
+};
+
+/* dkms's error(): "\nError! " + each line, on err. */
+void ctx_error(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* dkms's warn(): "Warning: " + each line, on err. */
+void ctx_warn(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,430 @@
+#include "jobs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "executor/build.h"
+#include "executor/install.h"
+#include "executor/proc.h"
+#include "orchestrator/conf.h"
+#include "orchestrator/context.h"
+#include "orchestrator/targets.h"
+#include "orchestrator/tree.h"
+
+struct run {
+	struct ctx *c;
+	struct job_set *set;
+	bool buffered;              /* several builds may run at once */
+	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
+};
+
+struct job_payload *jobs_add(struct job_set *s, enum job_kind kind, const char *m, const char *v,
+			     const struct target *t, size_t *id)
+{
+	size_t i = plan_add(&s->plan, kind, m, v, t ? t->kernel : NULL, t ? t->arch : NULL);
+	if (i >= s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		while (cap <= i)
+			cap *= 2;
+		s->payloads = xrealloc(s->payloads, cap * sizeof(*s->payloads));
+		memset(s->payloads + s->cap, 0, (cap - s->cap) * sizeof(*s->payloads));
+		s->cap = cap;
+	}
+	struct job_payload *p = xcalloc(1, sizeof(*p));
+	p->target = t;
+	s->payloads[i] = p;
+	s->plan.jobs[i].payload = p;
+	if (id)
+		*id = i;
+	return p;
+}
+
+void jobs_release(struct job_set *s)
+{
+	for (size_t i = 0; i < s->plan.n; i++) {
+		if (s->payloads[i] && s->payloads[i]->buffer)
+			fclose(s->payloads[i]->buffer);
+		free(s->payloads[i]);
+	}
+	free(s->payloads);
+	plan_release(&s->plan);
+	memset(s, 0, sizeof(*s));
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* dkms: a leading "make" becomes "make -j<N> KERNELRELEASE=<k>". */
+static char *final_make_command(const struct ctx *c, const struct job *j, const struct job_payload *p)
+{
+	const struct module_conf *conf = p->conf;
+	_cleanup_free_ char *cmd = NULL;
+	if (conf->make_is_default || !conf->make)
+		cmd = xasprintf("make -C %s M=%s/%s/%s/build", p->target->kernel_source_dir,
+				c->paths.dkms_tree, j->module, j->version);
+	else
+		cmd = xstrdup(conf->make);
+	if (strncmp(cmd, "make", 4) == 0)
+		return xasprintf("make -j%s KERNELRELEASE=%s%s", c->parallel_jobs, j->kernel, cmd + 4);
+	return steal_pointer(&cmd);
+}
+
+/* CC/KERNEL_CC from the kernel's CONFIG_CC_VERSION_TEXT, as dkms does. */
+static void kernel_cc_env(const struct target *t, struct strv *env)
+{
+	FILE *f = fopen(t->kernel_config, "re");
+	if (!f)
+		return;
+	char line[512];
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "CONFIG_CC_VERSION_TEXT=", 23) != 0)
+			continue;
+		const char *v = line + 23;
+		while (*v == '"')
+			v++;
+		size_t n = strcspn(v, "\" \n");
+		_cleanup_free_ char *cc = xstrndup(v, n);
+		_cleanup_free_ char *probe = xasprintf("command -v %s >/dev/null 2>&1", cc);
+		if (n && system(probe) == 0) {
+			strv_pushf(env, "CC=%s", cc);
+			strv_pushf(env, "KERNEL_CC=%s", cc);
+		}
+		break;
+	}
+	fclose(f);
+}
+
+struct build_worker {
+	struct build_job job;
+};
+
+static int build_worker_main(void *data)
+{
+	struct build_worker *w = data;
+	return build_run(&w->job);
+}
+
+/* Checks dkms's do_build makes before building; returns 0 to go on, else an exit code. */
+static int build_precheck(struct run *r, struct job *j, struct job_payload *p, FILE *out)
+{
+	struct ctx *c = r->c;
+	const struct tree_paths *tp = &c->paths;
+	_cleanup_free_ char *base = tree_result_dir(tp, j->module, j->version, j->kernel, j->arch);
+	if (is_dir(base)) {
+		ctx_error(c, "This module/version has already been built on: %s\nDirectory %s already exists. "
+			  "Use the dkms remove function before trying to build again.", j->kernel, base);
+		return 3;
+	}
+	_cleanup_free_ char *kcfg = NULL;
+	struct buf cfg = BUF_INIT;
+	if (buf_read_file(&cfg, p->target->kernel_config) == 0)
+		kcfg = buf_detach(&cfg);
+	buf_release(&cfg);
+	struct conf_target ct = { j->kernel, j->arch };
+	_cleanup_free_ char *why = conf_exclusive(p->conf, &ct, kcfg);
+	if (why) {
+		fflush(out);
+		fprintf(c->err, "Warning: The %s/dkms.conf\nfor module %s/%s includes BUILD_EXCLUSIVE directives\n"
+			"which do not match this kernel/arch/config for any modules.\n"
+			"This indicates that it should not be built.\n", base, j->module, j->version);
+		fflush(c->err);
+		return 77;
+	}
+	_cleanup_free_ char *src = tree_source_link(tp, j->module, j->version);
+	if (count_entries(src) < 2) {
+		ctx_error(c, "The directory %s does not appear to have module source located within it.\n"
+			  "Build halted.", src);
+		return 8;
+	}
+	if (!target_has_headers(p->target)) {
+		ctx_error(c, "Your kernel headers for kernel %s cannot be found at %s/%s/build or %s/%s/source.\n"
+			  "Please install the linux-headers-%s package or use the --kernelsourcedir option to tell DKMS where it's located.",
+			  j->kernel, tp->install_tree, j->kernel, tp->install_tree, j->kernel, j->kernel);
+		return 21;
+	}
+	fprintf(out, "Module signing is not yet done by modforge, modules won't be signed\n\n");
+	_cleanup_free_ char *missing = xstrdup("");
+	for (size_t i = 0; i < p->conf->n_build_depends; i++) {
+		const char *bd = p->conf->build_depends[i];
+		_cleanup_free_ char *v = tree_installed_version(tp, bd, j->kernel, j->arch);
+		if (!v) {
+			char *m = xasprintf("%s %s", missing, bd);
+			free(missing);
+			missing = m;
+		}
+	}
+	if (*missing) {
+		if (c->req->force) {
+			fprintf(c->err, "Warning: Trying to build module %s/%s for kernel %s (%s) despite of missing BUILD_DEPENDS:%s.\n",
+				j->module, j->version, j->kernel, j->arch, missing);
+		} else {
+			ctx_error(c, "Aborting build of module %s/%s for kernel %s (%s) due to missing BUILD_DEPENDS:%s.\n"
+				  "You may override by specifying --force.", j->module, j->version, j->kernel, j->arch, missing);
+			return 13;
+		}
+	}
+	return 0;
+}
+
+static void fill_build_job(struct run *r, struct job *j, struct job_payload *p, struct build_worker *w,
+			   struct build_record *recs, struct strv *env, FILE *out)
+{
+	const struct module_conf *conf = p->conf;
+	for (size_t i = 0; i < conf->n_records; i++) {
+		recs[i] = (struct build_record){
+			.built_name = conf->records[i].built_name,
+			.built_location = conf->records[i].built_location,
+			.dest_name = conf->records[i].dest_name,
+			.dest_dir = xasprintf("%s/%s%s", r->c->paths.install_tree, j->kernel, conf->records[i].dest_location),
+			.strip = conf->records[i].strip,
+		};
+	}
+	kernel_cc_env(p->target, env);
+	w->job = (struct build_job){
+		.dkms_tree = r->c->paths.dkms_tree, .source_tree = r->c->paths.source_tree,
+		.module = j->module, .version = j->version, .kernel = j->kernel, .arch = j->arch,
+		.make_command = final_make_command(r->c, j, p),
+		.patches = conf->patches, .n_patches = conf->n_patches,
+		.pre_build = conf->pre_build, .post_build = conf->post_build,
+		.records = recs, .n_records = conf->n_records,
+		.build_env = strv_array(env), .release = r->c->release, .verbose = r->c->req->verbose,
+		.out = out, .err = r->c->err,
+	};
+}
+
+static int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
+{
+	struct ctx *c = r->c;
+	FILE *out = c->out;
+	if (r->buffered) {
+		p->buffer = tmpfile();
+		if (p->buffer)
+			out = p->buffer;
+	}
+	if (p->announce)
+		fprintf(out, "%s\n", p->announce);
+	if (tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
+		if (!c->req->force) {
+			fprintf(out, "Module %s/%s already built for kernel %s (%s), skip. You may override by specifying --force.\n",
+				j->module, j->version, j->kernel, j->arch);
+			j->exit_code = 0;
+			return 1;
+		}
+		unbuild_run(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
+	}
+	int code = build_precheck(r, j, p, out);
+	if (code) {
+		j->exit_code = code;
+		return 1;
+	}
+	struct build_worker w;
+	struct build_record *recs = xcalloc(p->conf->n_records, sizeof(*recs));
+	struct strv env = STRV_INIT;
+	fill_build_job(r, j, p, &w, recs, &env, out);
+	int ret = proc_fork_worker(build_worker_main, &w, pid);
+	for (size_t i = 0; i < p->conf->n_records; i++)
+		free((char *)recs[i].dest_dir);
+	free(recs);
+	free((char *)w.job.make_command);
+	strv_release(&env);
+	return ret < 0 ? ret : 0;
+}
+
+static void fill_install_job(struct run *r, struct job *j, struct job_payload *p, struct install_job *ij,
+			     struct install_record *recs, char **src)
+{
+	const struct module_conf *conf = p->conf;
+	for (size_t i = 0; i < conf->n_records; i++)
+		recs[i] = (struct install_record){ conf->records[i].dest_name, conf->records[i].dest_location,
+						   conf->records[i].conf_dest_location };
+	*src = tree_source_link(&r->c->paths, j->module, j->version);
+	*ij = (struct install_job){
+		.dkms_tree = r->c->paths.dkms_tree, .install_tree = r->c->paths.install_tree,
+		.module = j->module, .version = j->version, .kernel = j->kernel, .arch = j->arch,
+		.records = recs, .n_records = conf->n_records, .source_dir = *src,
+		.pre_install = conf->pre_install, .post_install = conf->post_install,
+		.post_remove = conf->post_remove, .force = r->c->req->force,
+		.out = r->c->out, .err = r->c->err,
+	};
+}
+
+static bool is_installed(const struct ctx *c, const struct job *j)
+{
+	_cleanup_free_ char *v = tree_installed_version(&c->paths, j->module, j->kernel, j->arch);
+	return v && strcmp(v, j->version) == 0;
+}
+
+static void touch_kernel(struct run *r, const struct job *j)
+{
+	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
+	if (!strv_contains(&r->kernels_touched, ka))
+		strv_push(&r->kernels_touched, ka);
+}
+
+static int run_install_like(struct run *r, struct job *j, struct job_payload *p, bool install)
+{
+	struct ctx *c = r->c;
+	struct install_job ij;
+	struct install_record *recs = xcalloc(p->conf->n_records + 1, sizeof(*recs));
+	_cleanup_free_ char *src = NULL;
+	fill_install_job(r, j, p, &ij, recs, &src);
+	int code = 0;
+	if (install) {
+		if (is_installed(c, j)) {
+			if (!c->req->force) {
+				fprintf(c->out, "Module %s/%s already installed on kernel %s (%s), skip. You may override by specifying --force.\n",
+					j->module, j->version, j->kernel, j->arch);
+				free(recs);
+				return 0;
+			}
+			uninstall_run(&ij);
+			fputs("\n", c->out);
+		}
+		code = install_run(&ij);
+	} else {
+		code = uninstall_run(&ij);
+	}
+	free(recs);
+	touch_kernel(r, j);
+	return code;
+}
+
+static int run_uninstall(struct run *r, struct job *j, struct job_payload *p)
+{
+	struct ctx *c = r->c;
+	if (p->blank_before)
+		fputs("\n", c->out);
+	if (!is_installed(c, j) || !tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
+		bool excl = p->conf && (p->conf->excl_kernel || p->conf->excl_arch || p->conf->excl_config ||
+					p->conf->excl_kernel_min || p->conf->excl_kernel_max);
+		if (!excl)
+			fprintf(c->out, "Module %s/%s is not installed for kernel %s (%s). Skipping...\n",
+				j->module, j->version, j->kernel, j->arch);
+		return 0;
+	}
+	if (!p->conf) {
+		ctx_error(c, "Could not read dkms.conf of %s/%s; cannot uninstall.", j->module, j->version);
+		return 8;
+	}
+	return run_install_like(r, j, p, false);
+}
+
+static int run_unbuild(struct run *r, struct job *j, struct job_payload *p)
+{
+	struct ctx *c = r->c;
+	if (!tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
+		fprintf(c->out, "Module %s/%s is not built for kernel %s (%s). Skipping...\n",
+			j->module, j->version, j->kernel, j->arch);
+	} else {
+		int e = unbuild_run(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
+		if (e < 0) {
+			ctx_error(c, "Cannot delete the build of %s/%s for %s (%s): %s", j->module, j->version,
+				  j->kernel, j->arch, strerror(-e));
+			return 1;
+		}
+	}
+	if (p->blank_after)
+		fputs("\n", c->out);
+	return 0;
+}
+
+static int run_depmod(struct run *r, struct job *j)
+{
+	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
+	if (!strv_contains(&r->kernels_touched, ka))
+		return 0;
+	return depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod,
+			  r->c->out, r->c->err) ? 6 : 0;
+}
+
+static int job_start(void *data, struct job *j, pid_t *pid)
+{
+	struct run *r = data;
+	struct job_payload *p = j->payload;
+	switch (j->kind) {
+	case JOB_BUILD:
+		return start_build(r, j, p, pid);
+	case JOB_INSTALL:
+		j->exit_code = run_install_like(r, j, p, true);
+		return 1;
+	case JOB_UNINSTALL:
+		j->exit_code = run_uninstall(r, j, p);
+		return 1;
+	case JOB_UNBUILD:
+		j->exit_code = run_unbuild(r, j, p);
+		return 1;
+	case JOB_DEPMOD:
+		j->exit_code = run_depmod(r, j);
+		return 1;
+	default:
+		j->exit_code = 0;
+		return 1;
+	}
+}
+
+static void job_finished(void *data, struct job *j)
+{
+	struct run *r = data;
+	struct job_payload *p = j->payload;
+	if (p && p->buffer) {
+		fflush(p->buffer);
+		rewind(p->buffer);
+		char buf[4096];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), p->buffer)) > 0)
+			fwrite(buf, 1, n, r->c->out);
+		fflush(r->c->out);
+		fclose(p->buffer);
+		p->buffer = NULL;
+	}
+	if (p && p->blank_after && j->kind == JOB_INSTALL && j->n_deps) {
+		/* autoinstall's blank line after each module it tried */
+		const struct job *b = &r->set->plan.jobs[j->deps[0]];
+		if (b->state != JOB_SKIPPED || b->exit_code == 77) {
+			fputs("\n", r->c->out);
+			fflush(r->c->out);
+		}
+	}
+	if (j->state == JOB_FAILED && !r->set->first_error)
+		r->set->first_error = j->exit_code;
+}
+
+int jobs_run(struct ctx *c, struct job_set *s)
+{
+	size_t builds = 0;
+	for (size_t i = 0; i < s->plan.n; i++)
+		builds += s->plan.jobs[i].kind == JOB_BUILD;
+	struct run r = { .c = c, .set = s, .buffered = c->max_jobs > 1 && builds > 1 };
+	struct sched_ops ops = { job_start, job_finished, &r };
+	fflush(c->out);
+	int e = sched_run(&s->plan, c->max_jobs, &ops);
+	strv_release(&r.kernels_touched);
+	if (e < 0) {
+		ctx_error(c, "Running the plan failed: %s", strerror(-e));
+		return 1;
+	}
+	if (s->first_error)
+		return s->first_error;
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (s->plan.jobs[i].exit_code == 77)
+			return 77;
+	return 0;
+}

@@ -1,0 +1,69 @@
+/* plan.h - a command's work as a DAG of jobs over (module, version, kernel, arch).
+ *
+ * Job kinds: eval (dkms.conf evaluated for a module/version's targets, done while the
+ * plan is made, since its edges come from the evaluated conf), add, build, install,
+ * uninstall, unbuild, depmod (once per kernel, after that kernel's installs), remove
+ * (drop the version from the tree when nothing is left). An edge a -> b means b starts
+ * only after a succeeded; when a fails or is skipped, b is skipped.
+ *
+ * Ownership: the plan owns its jobs and their strings; job->payload belongs to the
+ * command that made the plan (freed by it). Pure: no I/O except plan_json's string.
+ */
+#ifndef MODFORGE_PLAN_H
+#define MODFORGE_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum job_kind {
+	JOB_EVAL, JOB_ADD, JOB_BUILD, JOB_INSTALL, JOB_UNINSTALL, JOB_UNBUILD, JOB_DEPMOD, JOB_REMOVE,
+};
+
+/* How a job depends on another. */
+enum dep_kind {
+	DEP_SUCCESS = 0,   /* the other must succeed */
+	DEP_OR_EXCLUDED,   /* ... or be excluded by BUILD_EXCLUSIVE (77): a met BUILD_DEPENDS */
+	DEP_ORDER,         /* the other must have ended, whatever its outcome (depmod) */
+};
+
+enum job_state {
+	JOB_PENDING, JOB_RUNNING, JOB_DONE, JOB_FAILED, JOB_SKIPPED,
+};
+
+struct job {
+	size_t id;
+	enum job_kind kind;
+	char *module, *version, *kernel, *arch;   /* NULL where the kind has none */
+	size_t *deps;
+	unsigned char *dep_kind; /* enum dep_kind of deps[i] */
+	size_t n_deps;
+	enum job_state state;
+	int exit_code;        /* dkms exit code of the job; 77 = excluded by BUILD_EXCLUSIVE */
+	long duration_ms;
+	void *payload;        /* the command's data for running it */
+};
+
+struct plan {
+	struct job *jobs;
+	size_t n, cap;
+};
+
+/* Adds a job; returns its id. Strings are copied (NULL allowed). */
+size_t plan_add(struct plan *p, enum job_kind kind, const char *m, const char *v, const char *k,
+		const char *a);
+/* Makes job wait for on. Duplicate edges are ignored. */
+void plan_dep(struct plan *p, size_t job, size_t on);
+/* plan_dep with an explicit kind (DEP_OR_EXCLUDED: dkms's autoinstall treats a
+ * BUILD_DEPENDS module skipped by BUILD_EXCLUSIVE as satisfied). */
+void plan_dep_kind(struct plan *p, size_t job, size_t on, enum dep_kind kind);
+/* Returns the id of the first job of kind with these fields (NULL matches NULL), or -1. */
+long plan_find(const struct plan *p, enum job_kind kind, const char *m, const char *v,
+	       const char *k, const char *a);
+/* Returns 0 if acyclic, else -ELOOP and a newly allocated "a -> b -> a" description. */
+int plan_check_cycles(const struct plan *p, char **cycle);
+/* {"schema":"modforge.plan/1","jobs":[...]} newly allocated. */
+char *plan_json(const struct plan *p);
+const char *job_kind_name(enum job_kind k);
+void plan_release(struct plan *p);
+
+#endif

@@ -1,0 +1,91 @@
+#include "targets.h"
+
+#include <string.h>
+#include <sys/utsname.h>
+
+#include "common/fsutil.h"
+#include "common/xalloc.h"
+#include "orchestrator/context.h"
+
+char *host_arch(void)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		return xstrdup("");
+	return xstrdup(u.machine);
+}
+
+static char *host_release(void)
+{
+	struct utsname u;
+	if (uname(&u) < 0)
+		return xstrdup("");
+	return xstrdup(u.release);
+}
+
+void targets_add(const struct ctx *c, struct target_list *l, const char *k, const char *a)
+{
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	struct target *t = &l->items[l->n++];
+	t->kernel = xstrdup(k);
+	t->arch = xstrdup(a);
+	if (c->req->kernel_source_dir)
+		t->kernel_source_dir = xstrdup(c->req->kernel_source_dir);
+	else
+		t->kernel_source_dir = xasprintf("%s/%s/build", c->paths.install_tree, k);
+	if (c->req->kernel_config) {
+		t->kernel_config = xstrdup(c->req->kernel_config);
+	} else {
+		char *auto_conf = xasprintf("%s/include/config/auto.conf", t->kernel_source_dir);
+		if (path_exists(auto_conf)) {
+			t->kernel_config = auto_conf;
+		} else {
+			free(auto_conf);
+			t->kernel_config = xasprintf("%s/.config", t->kernel_source_dir);
+		}
+	}
+}
+
+int targets_from_request(const struct ctx *c, struct target_list *l)
+{
+	const struct request *r = c->req;
+	_cleanup_free_ char *default_arch = host_arch();
+	if (r->kernels.n == 0) {
+		_cleanup_free_ char *k = host_release();
+		targets_add(c, l, k, r->arches.n ? r->arches.items[0] : default_arch);
+		return 0;
+	}
+	for (size_t i = 0; i < r->kernels.n; i++) {
+		const char *a = r->arches.n == 0 ? default_arch
+				: r->arches.n == 1 ? r->arches.items[0] : r->arches.items[i];
+		if (!*r->kernels.items[i]) {
+			ctx_error(c, "Empty kernelver[%zu]", i);
+			return 16;
+		}
+		if (!*a) {
+			ctx_error(c, "Empty arch[%zu]", i);
+			return 16;
+		}
+		targets_add(c, l, r->kernels.items[i], a);
+	}
+	return 0;
+}
+
+bool target_has_headers(const struct target *t)
+{
+	_cleanup_free_ char *inc = path_join(t->kernel_source_dir, "include");
+	return path_exists(inc);
+}
+
+void targets_release(struct target_list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->items[i].kernel);
+		free(l->items[i].arch);
+		free(l->items[i].kernel_source_dir);
+		free(l->items[i].kernel_config);
+	}
+	free(l->items);
+	l->items = NULL;
+	l->n = 0;
+}

@@ -1,0 +1,39 @@
+/* targets.h - the (kernel, arch) pairs a command acts on, and what modforge knows of each
+ * kernel: its build dir (headers), its config file.
+ *
+ * Defaults as dkms: no -k means `uname -r`; no -a means `uname -m` (Debian family); one
+ * -a is replicated to every -k. --kernelsourcedir and --config override the per-kernel
+ * defaults (<installtree>/<k>/build, and include/config/auto.conf else .config there).
+ */
+#ifndef MODFORGE_TARGETS_H
+#define MODFORGE_TARGETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct ctx;
+
+struct target {
+	char *kernel;
+	char *arch;
+	char *kernel_source_dir;
+	char *kernel_config;
+};
+
+struct target_list {
+	struct target *items;
+	size_t n;
+};
+
+/* Adds (k, a) and derives its paths from ctx. */
+void targets_add(const struct ctx *c, struct target_list *l, const char *k, const char *a);
+/* Fills l from -k/-a with dkms's defaults. Returns 0, or dkms's exit code with a message
+ * already printed (16 for an empty kernel or arch). */
+int targets_from_request(const struct ctx *c, struct target_list *l);
+/* The headers are there: <kernel_source_dir>/include exists. */
+bool target_has_headers(const struct target *t);
+void targets_release(struct target_list *l);
+/* Returns `uname -m` (newly allocated). */
+char *host_arch(void);
+
+#endif
