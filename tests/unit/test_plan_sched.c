@@ -1,0 +1,135 @@
+/* The plan DAG and the scheduler: ordering, failure isolation, BUILD_EXCLUSIVE skips,
+ * order-only edges, cycles, and real parallel workers through the executor. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "executor/proc.h"
+#include "orchestrator/plan.h"
+#include "orchestrator/sched.h"
+#include "tap.h"
+
+struct trace {
+	char order[64];
+	size_t n;
+	const int *codes;       /* exit code per job id */
+	bool async;             /* run jobs as forked workers */
+};
+
+static int worker(void *data)
+{
+	usleep(20000);
+	return *(int *)data;
+}
+
+static int start(void *data, struct job *j, pid_t *pid)
+{
+	struct trace *t = data;
+	t->order[t->n++] = (char)('a' + j->id);
+	if (t->async)
+		return proc_fork_worker(worker, (void *)&t->codes[j->id], pid) < 0 ? -1 : 0;
+	j->exit_code = t->codes[j->id];
+	return 1;
+}
+
+static void finished(void *data, struct job *j) { (void)data; (void)j; }
+
+static void test_failure_isolation(void)
+{
+	/* a -> b -> c ; d independent; b fails: c skipped, d runs. */
+	struct plan p = { 0 };
+	size_t a = plan_add(&p, JOB_BUILD, "m", "1", "k", "x");
+	size_t b = plan_add(&p, JOB_INSTALL, "m", "1", "k", "x");
+	size_t c = plan_add(&p, JOB_DEPMOD, NULL, NULL, "k", "x");
+	size_t d = plan_add(&p, JOB_BUILD, "n", "1", "k", "x");
+	plan_dep(&p, b, a);
+	plan_dep(&p, c, b);
+	int codes[] = { 0, 6, 0, 0 };
+	struct trace t = { .codes = codes };
+	struct sched_ops ops = { start, finished, &t };
+	CHECK(sched_run(&p, 1, &ops) == 0);
+	CHECK(p.jobs[a].state == JOB_DONE);
+	CHECK(p.jobs[b].state == JOB_FAILED && p.jobs[b].exit_code == 6);
+	CHECK(p.jobs[c].state == JOB_SKIPPED);
+	CHECK(p.jobs[d].state == JOB_DONE);
+	CHECK_STR(t.order, "abd");
+	plan_release(&p);
+}
+
+static void test_dep_kinds(void)
+{
+	/* x excluded (77); y soft-depends on x (runs), z hard-depends (skipped with 77);
+	 * w waits for all by order only (runs even though q failed). */
+	struct plan p = { 0 };
+	size_t x = plan_add(&p, JOB_BUILD, "x", "1", "k", "a");
+	size_t y = plan_add(&p, JOB_BUILD, "y", "1", "k", "a");
+	size_t z = plan_add(&p, JOB_INSTALL, "x", "1", "k", "a");
+	size_t q = plan_add(&p, JOB_BUILD, "q", "1", "k", "a");
+	size_t w = plan_add(&p, JOB_DEPMOD, NULL, NULL, "k", "a");
+	plan_dep_kind(&p, y, x, DEP_OR_EXCLUDED);
+	plan_dep(&p, z, x);
+	plan_dep_kind(&p, w, z, DEP_ORDER);
+	plan_dep_kind(&p, w, q, DEP_ORDER);
+	int codes[] = { 77, 0, 0, 10, 0 };
+	struct trace t = { .codes = codes };
+	struct sched_ops ops = { start, finished, &t };
+	CHECK(sched_run(&p, 4, &ops) == 0);
+	CHECK(p.jobs[x].state == JOB_SKIPPED && p.jobs[x].exit_code == 77);
+	CHECK(p.jobs[y].state == JOB_DONE);
+	CHECK(p.jobs[z].state == JOB_SKIPPED && p.jobs[z].exit_code == 77);
+	CHECK(p.jobs[q].state == JOB_FAILED);
+	CHECK(p.jobs[w].state == JOB_DONE);
+	plan_release(&p);
+}
+
+static void test_parallel_workers(void)
+{
+	/* Four independent workers, two at a time, one fails; all reaped, codes kept. */
+	struct plan p = { 0 };
+	for (int i = 0; i < 4; i++)
+		plan_add(&p, JOB_BUILD, "m", "1", "k", "a");
+	int codes[] = { 0, 3, 0, 0 };
+	struct trace t = { .codes = codes, .async = true };
+	struct sched_ops ops = { start, finished, &t };
+	CHECK(sched_run(&p, 2, &ops) == 0);
+	CHECK(p.jobs[0].state == JOB_DONE && p.jobs[2].state == JOB_DONE && p.jobs[3].state == JOB_DONE);
+	CHECK(p.jobs[1].state == JOB_FAILED && p.jobs[1].exit_code == 3);
+	CHECK(t.n == 4);
+	plan_release(&p);
+}
+
+static void test_cycle_and_json(void)
+{
+	struct plan p = { 0 };
+	size_t a = plan_add(&p, JOB_BUILD, "a", "1", "k", "x");
+	size_t b = plan_add(&p, JOB_BUILD, "b", "1", "k", "x");
+	plan_dep(&p, a, b);
+	plan_dep(&p, b, a);
+	plan_dep(&p, b, a); /* duplicate ignored */
+	CHECK(p.jobs[b].n_deps == 1);
+	char *cycle = NULL;
+	CHECK(plan_check_cycles(&p, &cycle) < 0);
+	CHECK(cycle && strstr(cycle, "build a/1") && strstr(cycle, "build b/1"));
+	free(cycle);
+	CHECK(plan_find(&p, JOB_BUILD, "b", "1", "k", "x") == (long)b);
+	CHECK(plan_find(&p, JOB_INSTALL, "b", "1", "k", "x") == -1);
+	char *js = plan_json(&p);
+	CHECK(strstr(js, "\"schema\":\t\"modforge.plan/1\"") != NULL);
+	free(js);
+	plan_release(&p);
+	struct plan ok = { 0 };
+	size_t u = plan_add(&ok, JOB_BUILD, "a", "1", "k", "x");
+	size_t v = plan_add(&ok, JOB_INSTALL, "a", "1", "k", "x");
+	plan_dep(&ok, v, u);
+	CHECK(plan_check_cycles(&ok, &cycle) == 0 && cycle == NULL);
+	plan_release(&ok);
+}
+
+int main(void)
+{
+	test_failure_isolation();
+	test_dep_kinds();
+	test_parallel_workers();
+	test_cycle_and_json();
+	return tap_done();
+}
