@@ -358,6 +358,34 @@ static int depmod_exec(const char *install_tree, const char *dkms_tree, const ch
 	return r < 0 ? r : code;
 }
 
+/* dkms: an empty modules.dep means the last module of a kernel that is no longer
+ * installed went away, so depmod's files and the then-empty kernel dir go too. */
+static void drop_empty_depmod_files(const char *install_tree, const char *kernel, const char *dep)
+{
+	struct stat st;
+	if (stat(dep, &st) < 0 || st.st_size != 0)
+		return;
+	_cleanup_free_ char *kdir = path_join(install_tree, kernel);
+	DIR *d = opendir(kdir);
+	if (!d)
+		return;
+	static const char *const names[] = { "modules.alias", "modules.dep", "modules.devname",
+					     "modules.softdep", "modules.symbols", "modules.weakdep" };
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		bool drop = strncmp(de->d_name, "modules.", 8) == 0 && n > 4 && !strcmp(de->d_name + n - 4, ".bin");
+		for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+			drop |= strcmp(de->d_name, names[i]) == 0;
+		if (drop) {
+			_cleanup_free_ char *p = path_join(kdir, de->d_name);
+			unlink(p);
+		}
+	}
+	closedir(d);
+	rmdir(kdir);
+}
+
 int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip,
 	       FILE *out, FILE *err)
 {
@@ -377,5 +405,6 @@ int depmod_run(const char *install_tree, const char *dkms_tree, const char *kern
 	}
 	fputs(" done.\n", out);
 	fflush(out);
+	drop_empty_depmod_files(install_tree, kernel, dep);
 	return 0;
 }

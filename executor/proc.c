@@ -59,8 +59,7 @@ int proc_spawn(const struct proc_spec *spec, pid_t *pid)
 		return -errno;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
-	fflush(stdout);
-	fflush(stderr);
+	fflush(NULL); /* no stdio buffer may be written twice by the child */
 	pid_t c = fork();
 	if (c < 0) {
 		int e = -errno;
@@ -153,15 +152,13 @@ int proc_capture(const struct proc_spec *spec, struct buf *out, int *exit_code)
 
 int proc_fork_worker(int (*fn)(void *data), void *data, pid_t *pid)
 {
-	fflush(stdout);
-	fflush(stderr);
+	fflush(NULL);
 	pid_t c = fork();
 	if (c < 0)
 		return -errno;
 	if (c == 0) {
 		int r = fn(data);
-		fflush(stdout);
-		fflush(stderr);
+		fflush(NULL);
 		_exit(r & 0xff);
 	}
 	*pid = c;

@@ -101,6 +101,7 @@ static void plan_candidates(struct autoinstall *a, struct job_set *s)
 			continue;
 		struct job_payload *p = jobs_add(s, JOB_BUILD, k->module, k->version, a->t, &k->build_job);
 		p->conf = k->conf;
+		p->for_install = true;
 		p->announce = xasprintf("Autoinstall of module %s/%s for kernel %s (%s)", k->module, k->version,
 					a->t->kernel, a->t->arch);
 		p = jobs_add(s, JOB_INSTALL, k->module, k->version, a->t, &k->install_job);
@@ -125,14 +126,28 @@ static void plan_candidates(struct autoinstall *a, struct job_set *s)
 	}
 }
 
+/* Orders candidates as their installs ended, which is how dkms lists them. */
+static int by_install_end(const void *x, const void *y, void *set)
+{
+	const struct job_set *s = set;
+	const struct candidate *const *a = x, *const *b = y;
+	long sa = (*a)->planned ? s->plan.jobs[(*a)->install_job].end_seq : 0;
+	long sb = (*b)->planned ? s->plan.jobs[(*b)->install_job].end_seq : 0;
+	return (sa > sb) - (sa < sb);
+}
+
 static void summary(struct autoinstall *a, struct job_set *s, int *ret)
 {
 	struct buf ok = BUF_INIT, skipped = BUF_INIT, failed = BUF_INIT;
 	for (size_t i = 0; i < a->installed.n; i++)
 		buf_addf(&ok, "%s%s", ok.len ? " " : "", a->installed.items[i]);
 	bool missing_any = false;
+	struct candidate **order = xcalloc(a->n ? a->n : 1, sizeof(*order));
+	for (size_t i = 0; i < a->n; i++)
+		order[i] = &a->cands[i];
+	qsort_r(order, a->n, sizeof(*order), by_install_end, s);
 	for (size_t i = 0; i < a->n; i++) {
-		struct candidate *k = &a->cands[i];
+		struct candidate *k = order[i];
 		if (!k->planned)
 			continue;
 		const struct job *b = &s->plan.jobs[k->build_job];
@@ -149,6 +164,7 @@ static void summary(struct autoinstall *a, struct job_set *s, int *ret)
 			buf_addf(&failed, "%s%s(%d)", failed.len ? " " : "", k->module,
 				 b->state == JOB_FAILED ? b->exit_code : in->exit_code);
 	}
+	free(order);
 	const char *kv = a->t->kernel;
 	if (ok.len)
 		fprintf(a->c->out, "Autoinstall on %s succeeded for module(s) %s.\n", kv, ok.data);

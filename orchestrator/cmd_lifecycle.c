@@ -281,6 +281,7 @@ static int build_or_install(struct ctx *c, bool install)
 			size_t b, in, dm;
 			struct job_payload *p = jobs_add(&s, JOB_BUILD, mv.module, mv.version, &tl.items[i], &b);
 			p->conf = confs[i];
+			p->for_install = install;
 			plan_dep(&s.plan, b, eval);
 			/* One build area per module/version: its builds take turns. */
 			if (prev_build >= 0)

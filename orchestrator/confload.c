@@ -50,9 +50,20 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 	_cleanup_strv_ struct strv files = STRV_INIT;
 	conf_files(c, l, &files);
 	struct confeval_target *et = xcalloc(n, sizeof(*et));
-	for (size_t i = 0; i < n; i++)
-		et[i] = (struct confeval_target){ targets[i].kernel, targets[i].arch,
-						  targets[i].kernel_source_dir, targets[i].kernel_config };
+	struct strv *per = xcalloc(n, sizeof(*per));
+	for (size_t i = 0; i < n; i++) {
+		const char *k = targets[i].kernel, *a = targets[i].arch;
+		if (l->module && l->version) {
+			strv_pushf(&per[i], "%s/%s-%s-%s.conf", c->etc_dkms, l->module, l->version, k);
+			strv_pushf(&per[i], "%s/%s-%s-%s-%s.conf", c->etc_dkms, l->module, l->version, k, a);
+		}
+		if (l->module) {
+			strv_pushf(&per[i], "%s/%s--%s.conf", c->etc_dkms, l->module, k);
+			strv_pushf(&per[i], "%s/%s--%s-%s.conf", c->etc_dkms, l->module, k, a);
+		}
+		et[i] = (struct confeval_target){ k, a, targets[i].kernel_source_dir, targets[i].kernel_config,
+						  (const char *const *)per[i].items, per[i].n };
+	}
 	_cleanup_free_ char *dir = xstrdup(l->conf_path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
@@ -65,11 +76,15 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 		.directives = (const char *const *)c->req->directives.items,
 		.n_directives = c->req->directives.n,
 		.targets = et, .n_targets = n, .cwd = slash ? dir : ".",
+		.parallel_jobs = c->parallel_jobs, .running_distribution = c->running_distribution,
 	};
 	_cleanup_buf_ struct buf out = BUF_INIT;
 	_cleanup_buf_ struct buf err = BUF_INIT;
 	int code = 0;
 	int r = confeval_run(&req, &out, &err, &code);
+	for (size_t i = 0; i < n; i++)
+		strv_release(&per[i]);
+	free(per);
 	free(et);
 	if (err.len) {
 		fputs(err.data, c->err);
@@ -93,6 +108,10 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 		if (conf_from_dump(recs[i], lens[i], &t, c->distro, &confs[i], &msg) < 0) {
 			if (msg)
 				fprintf(c->err, "dkms.conf: Error! %s\n", msg);
+			free(msg);
+			ret = bad_conf(c, l);
+		} else if (l->strict && conf_check_strict(confs[i], &msg) < 0) {
+			fprintf(c->err, "dkms.conf: Error! %s\n", msg);
 			free(msg);
 			ret = bad_conf(c, l);
 		} else if (l->strict && i == 0) {

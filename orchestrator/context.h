@@ -18,6 +18,8 @@ struct ctx {
 	const char *prog;            /* argv[0] basename: "dkms" or "modforge" */
 	const char *release;         /* "modforge-<version>", make.log header */
 	enum conf_distro distro;
+	const char *running_distribution; /* os-release ID as dkms computes it, e.g. "debian" */
+	char *running_distribution_owned;
 	char *parallel_jobs;         /* make -j value; "" = plain -j */
 	int max_jobs;                /* build jobs run at once */
 	bool is_root;

@@ -112,6 +112,26 @@ static void kernel_cc_env(const struct target *t, struct strv *env)
 	fclose(f);
 }
 
+static char *read_kernel_config(const struct target *t)
+{
+	struct buf b = BUF_INIT;
+	if (buf_read_file(&b, t->kernel_config) < 0) {
+		buf_release(&b);
+		return NULL;
+	}
+	return buf_detach(&b);
+}
+
+/* Record i is built and installed unless its own BUILD_EXCLUSIVE_*[i] exclude it. */
+static bool record_wanted(const struct job *j, const struct module_conf *conf, size_t i, const char *kcfg)
+{
+	struct conf_target ct = { j->kernel, j->arch };
+	char *why = conf_record_exclusive(conf, i, &ct, kcfg);
+	bool wanted = why == NULL;
+	free(why);
+	return wanted;
+}
+
 struct build_worker {
 	struct build_job job;
 };
@@ -133,11 +153,7 @@ static int build_precheck(struct run *r, struct job *j, struct job_payload *p, F
 			  "Use the dkms remove function before trying to build again.", j->kernel, base);
 		return 3;
 	}
-	_cleanup_free_ char *kcfg = NULL;
-	struct buf cfg = BUF_INIT;
-	if (buf_read_file(&cfg, p->target->kernel_config) == 0)
-		kcfg = buf_detach(&cfg);
-	buf_release(&cfg);
+	_cleanup_free_ char *kcfg = read_kernel_config(p->target);
 	struct conf_target ct = { j->kernel, j->arch };
 	_cleanup_free_ char *why = conf_exclusive(p->conf, &ct, kcfg);
 	if (why) {
@@ -188,8 +204,12 @@ static void fill_build_job(struct run *r, struct job *j, struct job_payload *p, 
 			   struct build_record *recs, struct strv *env, FILE *out)
 {
 	const struct module_conf *conf = p->conf;
+	_cleanup_free_ char *kcfg = read_kernel_config(p->target);
+	size_t n = 0;
 	for (size_t i = 0; i < conf->n_records; i++) {
-		recs[i] = (struct build_record){
+		if (!record_wanted(j, conf, i, kcfg))
+			continue;
+		recs[n++] = (struct build_record){
 			.built_name = conf->records[i].built_name,
 			.built_location = conf->records[i].built_location,
 			.dest_name = conf->records[i].dest_name,
@@ -204,7 +224,7 @@ static void fill_build_job(struct run *r, struct job *j, struct job_payload *p, 
 		.make_command = final_make_command(r->c, j, p),
 		.patches = conf->patches, .n_patches = conf->n_patches,
 		.pre_build = conf->pre_build, .post_build = conf->post_build,
-		.records = recs, .n_records = conf->n_records,
+		.records = recs, .n_records = n,
 		.build_env = strv_array(env), .release = r->c->release, .verbose = r->c->req->verbose,
 		.out = out, .err = r->c->err,
 	};
@@ -222,6 +242,10 @@ static int start_build(struct run *r, struct job *j, struct job_payload *p, pid_
 	if (p->announce)
 		fprintf(out, "%s\n", p->announce);
 	if (tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
+		if (p->for_install) {
+			j->exit_code = 0;
+			return 1;
+		}
 		if (!c->req->force) {
 			fprintf(out, "Module %s/%s already built for kernel %s (%s), skip. You may override by specifying --force.\n",
 				j->module, j->version, j->kernel, j->arch);
@@ -240,7 +264,7 @@ static int start_build(struct run *r, struct job *j, struct job_payload *p, pid_
 	struct strv env = STRV_INIT;
 	fill_build_job(r, j, p, &w, recs, &env, out);
 	int ret = proc_fork_worker(build_worker_main, &w, pid);
-	for (size_t i = 0; i < p->conf->n_records; i++)
+	for (size_t i = 0; i < w.job.n_records; i++)
 		free((char *)recs[i].dest_dir);
 	free(recs);
 	free((char *)w.job.make_command);
@@ -252,14 +276,17 @@ static void fill_install_job(struct run *r, struct job *j, struct job_payload *p
 			     struct install_record *recs, char **src)
 {
 	const struct module_conf *conf = p->conf;
+	_cleanup_free_ char *kcfg = read_kernel_config(p->target);
+	size_t n = 0;
 	for (size_t i = 0; i < conf->n_records; i++)
-		recs[i] = (struct install_record){ conf->records[i].dest_name, conf->records[i].dest_location,
-						   conf->records[i].conf_dest_location };
+		if (record_wanted(j, conf, i, kcfg))
+			recs[n++] = (struct install_record){ conf->records[i].dest_name, conf->records[i].dest_location,
+							     conf->records[i].conf_dest_location };
 	*src = tree_source_link(&r->c->paths, j->module, j->version);
 	*ij = (struct install_job){
 		.dkms_tree = r->c->paths.dkms_tree, .install_tree = r->c->paths.install_tree,
 		.module = j->module, .version = j->version, .kernel = j->kernel, .arch = j->arch,
-		.records = recs, .n_records = conf->n_records, .source_dir = *src,
+		.records = recs, .n_records = n, .source_dir = *src,
 		.pre_install = conf->pre_install, .post_install = conf->post_install,
 		.post_remove = conf->post_remove, .force = r->c->req->force,
 		.out = r->c->out, .err = r->c->err,

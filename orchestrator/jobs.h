@@ -28,6 +28,8 @@ struct job_payload {
 	bool blank_after;             /* print "" after the job (remove's per-kernel spacing) */
 	bool blank_before;            /* print "" before the job (uninstall's spacing) */
 	const char *announce;         /* printed before the job starts (autoinstall) */
+	bool for_install;             /* a build an install needs: silent when already built,
+					 never redone by --force (dkms's do_install) */
 	FILE *buffer;                 /* output of a parallel build, shown when it ends */
 };
 

@@ -62,13 +62,45 @@ static void print_usage(const char *prog)
 	strv_release(&lines);
 }
 
-static enum conf_distro read_distro(void)
+/* dkms's distro_version(): ubuntu if ID is ubuntu, else the first ID_LIKE word, else ID. */
+static char *os_release_value(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, kl) != 0 || l[kl] != '=')
+			continue;
+		const char *v = l + kl + 1;
+		size_t n = strcspn(v, "\n");
+		if (n && (*v == '"' || *v == '\'')) {
+			v++;
+			n -= n >= 2 ? 2 : 1;
+		}
+		return xstrndup(v, strcspn(v, " \"'\n") < n ? strcspn(v, " \"'\n") : n);
+	}
+	return NULL;
+}
+
+static enum conf_distro read_distro(char **running)
 {
 	struct buf b = BUF_INIT;
 	enum conf_distro d = DISTRO_OTHER;
-	if (buf_read_file(&b, "/etc/os-release") == 0 || buf_read_file(&b, "/usr/lib/os-release") == 0)
+	*running = NULL;
+	if (buf_read_file(&b, "/etc/os-release") == 0 || buf_read_file(&b, "/usr/lib/os-release") == 0) {
 		d = conf_distro_from_os_release(b.data);
+		char *id = os_release_value(b.data, "ID");
+		char *like = os_release_value(b.data, "ID_LIKE");
+		if (id && strcmp(id, "ubuntu") == 0)
+			*running = xstrdup(id);
+		else if (like)
+			*running = xstrdup(like);
+		else if (id)
+			*running = xstrdup(id);
+		free(id);
+		free(like);
+	}
 	buf_release(&b);
+	if (!*running)
+		*running = xstrdup("");
 	return d;
 }
 
@@ -107,7 +139,8 @@ static void setup_ctx(struct ctx *c, const struct request *req, const char *prog
 	c->paths.install_tree = req->install_tree ? req->install_tree : "/lib/modules";
 	const char *etc = getenv("MODFORGE_ETC_DKMS");
 	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
-	c->distro = read_distro();
+	c->distro = read_distro(&c->running_distribution_owned);
+	c->running_distribution = c->running_distribution_owned;
 	const char *pj = req->parallel_jobs ? req->parallel_jobs : getenv("parallel_jobs");
 	if (pj && *pj)
 		c->parallel_jobs = xstrdup(strcmp(pj, "0") == 0 ? "" : pj);
@@ -169,6 +202,7 @@ int main(int argc, char **argv)
 	rc = dispatch(&c);
 	fflush(stdout);
 	free(c.parallel_jobs);
+	free(c.running_distribution_owned);
 out:
 	cli_error_release(&err);
 	request_release(&req);

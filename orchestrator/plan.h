@@ -40,6 +40,7 @@ struct job {
 	enum job_state state;
 	int exit_code;        /* dkms exit code of the job; 77 = excluded by BUILD_EXCLUSIVE */
 	long duration_ms;
+	long end_seq;         /* 1, 2, ... in the order jobs ended (0 = not ended) */
 	void *payload;        /* the command's data for running it */
 };
 

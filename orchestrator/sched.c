@@ -35,8 +35,9 @@ static bool job_ready(struct plan *p, struct job *j)
 	return true;
 }
 
-static void finish(struct job *j, const struct sched_ops *ops, long started)
+static void finish(struct job *j, const struct sched_ops *ops, long started, long *seq)
 {
+	j->end_seq = ++*seq;
 	j->duration_ms = now_ms() - started;
 	j->state = j->exit_code == 0 ? JOB_DONE : j->exit_code == 77 ? JOB_SKIPPED : JOB_FAILED;
 	ops->finished(ops->data, j);
@@ -47,6 +48,7 @@ int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops)
 	pid_t pids[p->n ? p->n : 1];
 	long started[p->n ? p->n : 1];
 	int running = 0;
+	long seq = 0;
 	for (;;) {
 		bool progress = false, pending = false;
 		for (size_t i = 0; i < p->n; i++) {
@@ -72,7 +74,7 @@ int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops)
 				return r;
 			progress = true;
 			if (r == 1) {
-				finish(j, ops, started[i]);
+				finish(j, ops, started[i], &seq);
 			} else {
 				pids[i] = pid;
 				running++;
@@ -93,7 +95,7 @@ int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops)
 			if (p->jobs[i].state == JOB_RUNNING && pids[i] == pid) {
 				p->jobs[i].exit_code = code;
 				running--;
-				finish(&p->jobs[i], ops, started[i]);
+				finish(&p->jobs[i], ops, started[i], &seq);
 				break;
 			}
 		}
