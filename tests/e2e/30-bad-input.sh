@@ -1,0 +1,149 @@
+#!/bin/bash
+# 30-bad-input: bad dkms.conf files, a kernel without headers and a failing make. Each must
+# end with dkms's exit code (reference §4.4), say which module (and, where the failure is
+# about one kernel, which kernel) failed, and write nothing outside the module's own area
+# of the scratch dkms tree: the scratch install tree, source tree and the rest of the dkms
+# tree are compared before and after.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+use_root "$(new_root main)"
+A=$E2E_ARCH
+K1=${E2E_KERNELS[0]}
+HELLO_SRC=$MODFORGE_SRC/examples/mf-hello-1.0
+
+# A kernel that has headers nowhere.
+NOHDR_K=6.1.0-9999-amd64
+[ ! -e "/usr/src/linux-headers-$NOHDR_K" ] && [ ! -e "/lib/modules/$NOHDR_K" ] ||
+	bail "$NOHDR_K unexpectedly has headers on this machine"
+
+# mk_src NAME: $SRC/NAME-1.0 with a one-module kbuild source (mf_hello.c) and no dkms.conf.
+mk_src() {
+	local d=$SRC/$1-1.0
+	mkdir -p "$d"
+	cp "$HELLO_SRC/mf_hello.c" "$HELLO_SRC/mf_hello.h" "$d/"
+	echo 'obj-m := mf_hello.o' >"$d/Makefile"
+	printf '%s\n' "$d"
+}
+
+# conf NAME LINES...: writes $SRC/NAME-1.0/dkms.conf.
+conf() {
+	local n=$1
+	shift
+	printf '%s\n' "$@" >"$SRC/$n-1.0/dkms.conf"
+}
+
+# snapshot M: the scratch root except M's own area of the dkms tree (directories by name
+# only: creating <dkmstree>/M changes the mtime of <dkmstree>).
+snapshot() {
+	find "$ROOT" -path "$DKMS/$1" -prune -o -type d -printf '%p d\n' -o -printf '%p %y %s %T@ %l\n' | sort
+}
+
+# case_run NAME RC_MF RC_REF TEXT... -- CMD...: runs CMD; checks the exit code (RC_MF, or
+# RC_REF for Debian's 3.0.10), that every TEXT appears in the output, and (for a failure)
+# that nothing outside <dkmstree>/NAME changed.
+case_run() {
+	local m=$1 want texts=() t
+	want=$(mf_or_ref "$2" "$3")
+	shift 3
+	while [ "$1" != -- ]; do texts+=("$1"); shift; done
+	shift
+	diag "--- $m: $* (want exit $want)"
+	snapshot "$m" >"$E2E_TMP/snap.before"
+	expect_rc "$want" "$@"
+	for t in "${texts[@]}"; do
+		expect_text "$t" "$E2E_TMP/last.all"
+	done
+	snapshot "$m" >"$E2E_TMP/snap.after"
+	if [ "$want" -eq 0 ]; then
+		skip "$m: nothing written outside <dkmstree>/$m" "the reference accepts this input"
+	elif cmp -s "$E2E_TMP/snap.before" "$E2E_TMP/snap.after"; then
+		ok "$m: nothing written outside <dkmstree>/$m"
+	else
+		not_ok "$m: nothing written outside <dkmstree>/$m"
+		diff "$E2E_TMP/snap.before" "$E2E_TMP/snap.after" | head -n 20 | sed 's/^/#   /'
+	fi
+	rm -rf "${DKMS:?}/$m"
+}
+
+GOOD_MOD=('BUILT_MODULE_NAME[0]="mf_hello"' 'DEST_MODULE_LOCATION[0]="/updates"')
+
+# An installed module elsewhere in the tree, which no failure may touch (the snapshots
+# cover it; it is checked again at the end).
+expect_rc 0 mf add "$HELLO_SRC" -k "$K1"
+expect_rc 0 mf install mf-hello/1.0 -k "$K1"
+expect_file "$INST/$K1/updates/dkms/mf_hello.ko"
+# 1. No dkms.conf in the source dir.
+mk_src mf-noconf >/dev/null
+case_run mf-noconf 4 4 mf-noconf dkms.conf -- mf install -m mf-noconf -v 1.0 -k "$K1"
+
+# 2. A bash syntax error (unterminated quote): nothing after it can be read.
+mk_src mf-syntax >/dev/null
+conf mf-syntax 'PACKAGE_NAME="mf-syntax"' 'PACKAGE_VERSION="1.0' "${GOOD_MOD[@]}"
+case_run mf-syntax 8 8 mf-syntax -- mf install -m mf-syntax -v 1.0 -k "$K1"
+
+# 3. DEST_MODULE_LOCATION outside /kernel, /updates, /extra.
+mk_src mf-destloc >/dev/null
+conf mf-destloc 'PACKAGE_NAME="mf-destloc"' 'PACKAGE_VERSION="1.0"' \
+	'BUILT_MODULE_NAME[0]="mf_hello"' 'DEST_MODULE_LOCATION[0]="/usr/lib/mf-destloc"'
+case_run mf-destloc 8 8 mf-destloc DEST_MODULE_LOCATION -- mf install -m mf-destloc -v 1.0 -k "$K1"
+
+# 4. DEST_MODULE_LOCATION climbing out with "..": modforge refuses it (DESIGN.md: conf
+# validation); Debian's dkms replaces every location by /updates/dkms and installs.
+mk_src mf-dotdot >/dev/null
+conf mf-dotdot 'PACKAGE_NAME="mf-dotdot"' 'PACKAGE_VERSION="1.0"' \
+	'BUILT_MODULE_NAME[0]="mf_hello"' 'DEST_MODULE_LOCATION[0]="/updates/../../../../../mf-escaped"'
+case_run mf-dotdot 8 0 mf-dotdot -- mf install -m mf-dotdot -v 1.0 -k "$K1"
+expect_no_file "$E2E_TMP/mf-escaped"
+
+# 5. BUILT_MODULE_NAME with a "/" (the Makefile really builds sub/mf_hello.ko): modforge
+# refuses the name (DESIGN.md); Debian's dkms fails to copy it into module/sub/ (cp errors)
+# yet exits 0.
+d=$(mk_src mf-slash)
+mkdir -p "$d/sub"
+mv "$d/mf_hello.c" "$d/sub/"
+cp "$d/mf_hello.h" "$d/sub/"
+echo 'obj-m := sub/mf_hello.o' >"$d/Makefile"
+conf mf-slash 'PACKAGE_NAME="mf-slash"' 'PACKAGE_VERSION="1.0"' \
+	'BUILT_MODULE_NAME[0]="sub/mf_hello"' 'DEST_MODULE_LOCATION[0]="/updates"'
+case_run mf-slash 8 0 mf-slash -- mf install -m mf-slash -v 1.0 -k "$K1"
+
+# 6. A kernel without headers (3.4.3: exit 21; Debian's 3.0.10: exit 1).
+mk_src mf-nohdr >/dev/null
+conf mf-nohdr 'PACKAGE_NAME="mf-nohdr"' 'PACKAGE_VERSION="1.0"' "${GOOD_MOD[@]}"
+case_run mf-nohdr 21 1 "$NOHDR_K" -- mf build -m mf-nohdr -v 1.0 -k "$NOHDR_K"
+
+# 7. make fails (a compile error): exit 10, the kernel and the make.log path are named.
+d=$(mk_src mf-makefail)
+echo '#error "mf-makefail: this module does not compile on purpose"' >>"$d/mf_hello.c"
+conf mf-makefail 'PACKAGE_NAME="mf-makefail"' 'PACKAGE_VERSION="1.0"' "${GOOD_MOD[@]}"
+LOG=$DKMS/mf-makefail/1.0/build/make.log
+diag "--- mf-makefail"
+snapshot mf-makefail >"$E2E_TMP/snap.before"
+expect_rc 10 mf install -m mf-makefail -v 1.0 -k "$K1"
+expect_text "$K1" "$E2E_TMP/last.all"
+expect_text "$LOG" "$E2E_TMP/last.all"
+expect_line "Error! Bad return status for module build on kernel: $K1 ($A)" "$E2E_ERR"
+expect_file "$LOG"
+expect_text "does not compile on purpose" "$LOG"
+expect_no_file "$DKMS/mf-makefail/1.0/$K1/$A"
+expect_no_file "$DKMS/mf-makefail/kernel-$K1-$A"
+snapshot mf-makefail >"$E2E_TMP/snap.after"
+if cmp -s "$E2E_TMP/snap.before" "$E2E_TMP/snap.after"; then
+	ok "mf-makefail: nothing written outside <dkmstree>/mf-makefail"
+else
+	not_ok "mf-makefail: nothing written outside <dkmstree>/mf-makefail"
+	diff "$E2E_TMP/snap.before" "$E2E_TMP/snap.after" | head -n 20 | sed 's/^/#   /'
+fi
+expect_rc 0 mf status -m mf-makefail
+expect_lines "$E2E_OUT" "mf-makefail/1.0: added"
+expect_rc 0 mf remove mf-makefail/1.0 --all
+expect_no_file "$DKMS/mf-makefail"
+
+diag "--- the installed module survived every failure"
+expect_rc 0 mf status
+expect_lines "$E2E_OUT" "mf-hello/1.0, $K1, $A: installed"
+expect_vermagic "$INST/$K1/updates/dkms/mf_hello.ko" "$K1"
+expect_rc 0 mf remove mf-hello/1.0 --all
+expect_rc 0 mf status
+expect_lines "$E2E_OUT"
+e2e_done
