@@ -1,0 +1,79 @@
+#!/bin/bash
+# scripts/deps.sh - installs everything modforge's build and tests need on Debian 12, as
+# root: the build dependencies, the tools the e2e tests and the Debian *-dkms packages
+# they build use, two kernel header trees (the -amd64 and -cloud-amd64 flavours of the
+# newest 6.1.0-N the archive offers both of), and Debian's own dkms (reference for the
+# differential tests). Idempotent; only Debian's archive is used.
+#
+# No side effect on the real dkms state: Debian's dkms is installed after the headers
+# (so its kernel hook does not run for them on a fresh machine), with
+# --no-install-recommends, and the script fails if /var/lib/dkms or any
+# /lib/modules/*/updates changed while it ran.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: must run as root (it installs Debian packages)" >&2
+	exit 1
+fi
+
+log=$(mktemp /tmp/modforge-deps.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+apt_install() {
+	apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "$@" >"$log" 2>&1 || {
+		cat "$log" >&2
+		echo "deps.sh: apt-get install $* failed" >&2
+		exit 1
+	}
+}
+
+# State that installing packages must not change.
+dkms_state() {
+	find /var/lib/dkms -printf '%p %y %s\n' 2>/dev/null | sort
+	find /lib/modules -mindepth 2 -maxdepth 2 -name updates -exec find {} -printf '%p %y %s\n' \; 2>/dev/null | sort
+}
+before=$(dkms_state)
+
+echo "deps.sh: apt-get update"
+apt-get update -q >"$log" 2>&1 || {
+	cat "$log" >&2
+	exit 1
+}
+
+BUILD=(cmake gcc make pkg-config libseccomp-dev libcap-dev libkmod-dev libcjson-dev libssl-dev
+	kmod python3 python3-jsonschema)
+# Used by the e2e tests and by the Debian *-dkms packages they build.
+TESTS=(libelf-dev bc flex bison libxtables-dev gawk patch xz-utils zstd dpkg-dev file
+	util-linux)
+
+# The newest 6.1.0-N that has both flavours (the archive drops old N over time).
+abi=$(apt-cache pkgnames linux-headers-6.1.0- |
+	sed -nE 's/^linux-headers-(6\.1\.0-[0-9]+)-cloud-amd64$/\1/p' | sort -V |
+	while read -r v; do
+		apt-cache show "linux-headers-$v-amd64" >/dev/null 2>&1 && echo "$v"
+	done | tail -n1)
+if [ -z "$abi" ]; then
+	echo "deps.sh: no linux-headers-6.1.0-N-{amd64,cloud-amd64} pair in apt-cache" >&2
+	exit 1
+fi
+HEADERS=("linux-headers-$abi-amd64" "linux-headers-$abi-cloud-amd64")
+
+echo "deps.sh: installing build and test dependencies, ${HEADERS[*]}"
+apt_install "${BUILD[@]}" "${TESTS[@]}" "${HEADERS[@]}"
+
+echo "deps.sh: installing Debian's dkms (reference for the differential tests)"
+apt_install dkms
+
+after=$(dkms_state)
+if [ "$before" != "$after" ]; then
+	echo "deps.sh: installing packages changed the real dkms state:" >&2
+	diff <(echo "$before") <(echo "$after") >&2 || true
+	exit 1
+fi
+
+for h in "${HEADERS[@]}"; do
+	d=/usr/src/$h
+	[ -f "$d/Makefile" ] || { echo "deps.sh: $d/Makefile missing after install" >&2; exit 1; }
+done
+echo "deps.sh: ok (kernel headers: $abi-amd64 $abi-cloud-amd64; $(dpkg-query -W -f '${Package} ${Version}' dkms))"
