@@ -18,6 +18,11 @@ struct confeval_target {
 	const char *arch;
 	const char *kernel_source_dir;  /* may not exist (add with no headers) */
 	const char *kernel_config;      /* path, may not exist */
+	/* Added: overrides for this target only (/etc/dkms/<m>-<v>-<k>.conf, ...-<k>-<a>.conf,
+	 * <m>--<k>.conf, <m>--<k>-<a>.conf), sourced after the request's conf_files;
+	 * missing ones skipped. May be NULL/0. */
+	const char *const *conf_files;
+	size_t n_conf_files;
 };
 
 struct confeval_request {
@@ -31,10 +36,17 @@ struct confeval_request {
 	const struct confeval_target *targets;
 	size_t n_targets;
 	const char *cwd;               /* directory to run in (the conf's own dir) */
+	/* Added: the values of dkms's $parallel_jobs and $running_distribution while the
+	 * files are read; NULL = online CPUs / "". */
+	const char *parallel_jobs;
+	const char *running_distribution;
 };
 
 /* Runs the evaluator. Fills out with the NUL-separated records, err with bash's stderr.
- * Returns 0 when bash ran (see *exit_code), or -errno when it could not be started. */
+ * Returns 0 when bash ran (see *exit_code), or -errno when it could not be started.
+ * bash gets a clean environment: PATH (fixed), LANG=C, LC_ALL=C, HOME=/nonexistent,
+ * and the caller's DKMS_DIRECTIVE* variables (dkms honours those from its environment);
+ * stdin is /dev/null, and it runs in a new session. */
 int confeval_run(const struct confeval_request *req, struct buf *out, struct buf *err,
 		 int *exit_code);
 
