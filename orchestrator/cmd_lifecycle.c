@@ -224,7 +224,10 @@ int cmd_add(struct ctx *c)
 static int load_confs(struct ctx *c, const char *m, const char *v, const struct target_list *tl,
 		      bool strict, struct module_conf ***out)
 {
-	_cleanup_free_ char *src = tree_source_link(&c->paths, m, v);
+	/* Not added yet (a --dry-run): the conf is still in the source tree. */
+	_cleanup_free_ char *src = tree_version_state(&c->paths, m, v) == TREE_V_ADDED
+					   ? tree_source_link(&c->paths, m, v)
+					   : xasprintf("%s/%s-%s", c->paths.source_tree, m, v);
 	_cleanup_free_ char *conf = c->req->conf ? xstrdup(c->req->conf) : path_join(src, "dkms.conf");
 	*out = xcalloc(tl->n ? tl->n : 1, sizeof(**out));
 	struct conf_load l = { .module = m, .version = v, .conf_path = conf, .strict = strict };

@@ -1,0 +1,87 @@
+#!/bin/bash
+# 15-plan: `--dry-run --json` prints the plan a command would run (schema/plan.schema.json)
+# and runs nothing: install over two kernels (eval -> build -> install -> depmod per kernel,
+# builds of one module/version in turn), autoinstall (BUILD_DEPENDS as an edge from the
+# dependency's install to the dependent's build), remove --all (uninstall -> depmod ->
+# unbuild per kernel).
+. "$(dirname "$0")/lib.sh"
+e2e_init
+use_root "$(new_root plan)"
+K1=${E2E_KERNELS[0]}
+K2=${E2E_KERNELS[1]}
+if e2e_is_reference; then
+	skip "plan JSON" "--dry-run --json is modforge's own; nothing to compare in reference mode"
+	e2e_done
+fi
+
+# check_plan FILE PYTHON-ASSERTIONS: FILE validates against the plan schema, then the
+# assertions run with `jobs` (list) and helpers find()/deps() in scope.
+check_plan() {
+	local file=$1 desc=$2 code=$3
+	if "$E2E_PY" - "$SCHEMA_DIR/plan.schema.json" "$file" "$K1" "$K2" >"$E2E_TMP/plan.log" 2>&1 <<PY; then
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
+jsonschema.validate(doc, schema)
+K1, K2 = sys.argv[3], sys.argv[4]
+jobs = doc["jobs"]
+def find(kind, m=None, k=None):
+    hits = [j for j in jobs if j["kind"] == kind and (m is None or j["module"] == m) and (k is None or j["kernel"] == k)]
+    assert len(hits) == 1, (kind, m, k, hits)
+    return hits[0]["id"]
+def deps(i): return set(jobs[i]["deps"])
+$code
+PY
+		ok "$desc"
+	else
+		not_ok "$desc" "$E2E_TMP/plan.log" "$file"
+	fi
+}
+
+snapshot() { find "$ROOT" -printf '%p %y %s\n' | sort; }
+
+expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
+expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-consumer-1.0" -k "$K1"
+before=$(snapshot)
+
+expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2" --dry-run --json
+check_plan "$E2E_OUT" "install plan: build -> install -> depmod per kernel, builds in turn" '
+e = find("eval", "mf-hello")
+b1, b2 = find("build", "mf-hello", K1), find("build", "mf-hello", K2)
+i1, i2 = find("install", "mf-hello", K1), find("install", "mf-hello", K2)
+d1, d2 = find("depmod", None, K1), find("depmod", None, K2)
+assert e in deps(b1) and e in deps(b2)
+assert b1 in deps(b2), "one build area per module/version: builds take turns"
+assert deps(i1) == {b1} and deps(i2) == {b2}
+assert deps(d1) == {i1} and deps(d2) == {i2}
+assert all(j["state"] == "pending" for j in jobs if j["kind"] != "eval")
+'
+
+expect_rc 0 mf autoinstall -k "$K1" --dry-run --json
+check_plan "$E2E_OUT" "autoinstall plan: BUILD_DEPENDS is an edge, one depmod after every install" '
+bh, ih = find("build", "mf-hello", K1), find("install", "mf-hello", K1)
+bc, ic = find("build", "mf-consumer", K1), find("install", "mf-consumer", K1)
+d = find("depmod", None, K1)
+assert ih in deps(bc), "mf-consumer builds after mf-hello is installed"
+assert bh not in deps(bc) or ih in deps(bc)
+assert {ih, ic} <= deps(d)
+assert len([j for j in jobs if j["kind"] == "depmod"]) == 1
+'
+
+expect_rc 0 mf remove mf-hello/1.0 --all --dry-run --json
+check_plan "$E2E_OUT" "remove --all of a module built nowhere plans nothing" '
+assert jobs == [], jobs
+'
+
+expect_eq "--dry-run wrote nothing in the scratch root" "$before" "$(snapshot)"
+expect_rc 0 mf status
+expect_lines "$E2E_OUT" "mf-consumer/1.0: added" "mf-hello/1.0: added"
+
+# A real install, then the remove plan over both kernels.
+expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2"
+expect_rc 0 mf remove mf-hello/1.0 --all --dry-run --json
+check_plan "$E2E_OUT" "remove --all plan: uninstall -> depmod -> unbuild per kernel" '
+for k in (K1, K2):
+    u, d, b = find("uninstall", "mf-hello", k), find("depmod", None, k), find("unbuild", "mf-hello", k)
+    assert deps(d) == {u} and deps(b) == {d}
+'
+e2e_done
