@@ -47,15 +47,10 @@ for ex in mf-hello-1.0 mf-consumer-1.0; do
 	fi
 done
 
-KARGS=()
-for k in "${KERNELS[@]}"; do KARGS+=(-k "$k"); done
-if ! mf autoinstall "${KARGS[@]}"; then
-	echo "demo: autoinstall for all kernels at once did not work; installing one by one"
-	for k in "${KERNELS[@]}"; do
-		mf install mf-hello/1.0 -k "$k"
-		mf install mf-consumer/1.0 -k "$k"
-	done
-fi
+# autoinstall: every AUTOINSTALL module, BUILD_DEPENDS first, for each kernel.
+for k in "${KERNELS[@]}"; do
+	mf autoinstall -k "$k"
+done
 
 echo
 mf status | tee "$ROOT/status.txt"
