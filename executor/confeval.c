@@ -1,6 +1,7 @@
 /* confeval.c - runs executor/confeval.sh (embedded as confeval_sh) with bash for all targets
  * of one module; the argument protocol is documented at the top of confeval.sh. */
 #include "confeval.h"
+#include "executor/untrusted.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,6 @@
 #include "common/buf.h"
 #include "common/macro.h"
 #include "common/strv.h"
-#include "executor/proc.h"
 
 extern const char confeval_sh[];
 extern char **environ;
@@ -76,7 +76,8 @@ static void build_argv(const struct confeval_request *req, const char *bash, str
 	}
 }
 
-/* The allowlisted environment; DKMS_DIRECTIVE* pass through as dkms honours them. */
+/* What the evaluator sees on top of the sandbox's clean environment: a fixed PATH and
+ * locale, no HOME, and the caller's DKMS_DIRECTIVE* (dkms honours those). */
 static void build_env(struct strv *env)
 {
 	strv_push(env, "PATH=" CONFEVAL_PATH);
@@ -109,16 +110,10 @@ int confeval_run(const struct confeval_request *req, struct buf *out, struct buf
 	_cleanup_strv_ struct strv env = STRV_INIT;
 	build_argv(req, bash, &argv);
 	build_env(&env);
-	struct proc_spec spec = {
-		.argv = strv_array(&argv),
-		.envp = strv_array(&env),
-		.cwd = req->cwd,
-		.stdin_fd = -1,
-		.stdout_fd = -1,
-		.stderr_fd = efd,
-		.new_session = true,
+	struct untrusted_cmd cmd = {
+		.argv = strv_array(&argv), .cwd = req->cwd, .extra_env = strv_array(&env), .out_fd = -1,
 	};
-	int r = proc_capture(&spec, out, exit_code);
+	int r = untrusted_capture(&cmd, out, efd, exit_code);
 	int e = read_back(efd, err);
 	return r < 0 ? r : e;
 }

@@ -20,12 +20,22 @@ static int allowed(const char *kv)
 	return 0;
 }
 
+/* True if extra sets the variable named by kv (NAME=...). */
+static int overridden(const char *kv, char *const *extra)
+{
+	size_t n = strcspn(kv, "=");
+	for (char *const *e = extra; e && *e; e++)
+		if (strncmp(*e, kv, n) == 0 && (*e)[n] == '=')
+			return 1;
+	return 0;
+}
+
 void sandbox_build_env(const struct sandbox_policy *policy, char *const *caller_env,
 		       struct strv *env)
 {
-	int have_path = 0;
+	int have_path = overridden("PATH=", policy->extra_env);
 	for (char *const *e = caller_env; e && *e; e++) {
-		if (!allowed(*e))
+		if (!allowed(*e) || overridden(*e, policy->extra_env))
 			continue;
 		if (strncmp(*e, "PATH=", 5) == 0)
 			have_path = 1;

@@ -16,8 +16,8 @@ struct sandbox_policy {
 	char *const *extra_env;     /* NAME=value pairs added after the allowlist */
 };
 
-/* Builds the step's environment into env: the allowlisted variables of caller_env
- * (PATH defaulted when unset), then policy->extra_env. */
+/* Builds the step's environment into env: the allowlisted variables of caller_env that
+ * extra_env does not set (PATH defaulted when unset), then policy->extra_env. */
 void sandbox_build_env(const struct sandbox_policy *policy, char *const *caller_env,
 		       struct strv *env);
 /* Runs in the child between fork and exec (async-signal-safe). Returns 0 or -errno. */
