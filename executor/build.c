@@ -62,6 +62,7 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 	char *argv[] = { "bash", "-c", (char *)cmd, NULL };
 	struct untrusted_cmd uc = {
 		.argv = argv, .cwd = s->build_dir, .extra_env = j->build_env, .out_fd = s->log_fd,
+		.keep_fds = j->keep_fds, .n_keep_fds = j->n_keep_fds,
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);

@@ -33,7 +33,9 @@ struct build_job {
 	const char *pre_build, *post_build; /* "script args" relative to the build dir, or NULL */
 	const struct build_record *records;
 	size_t n_records;
-	char *const *build_env;          /* NAME=value for every step (CC, KERNEL_CC, ...) */
+	char *const *build_env;          /* NAME=value for every step (CC, KERNEL_CC, MAKEFLAGS) */
+	const int *keep_fds;             /* fds every step inherits: the jobserver pipe */
+	int n_keep_fds;
 	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */
 	bool verbose;
 	FILE *out, *err;

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -119,6 +121,63 @@ int proc_wait_any(pid_t *pid, int *exit_code)
 	*pid = c;
 	*exit_code = fold_status(st);
 	return 0;
+}
+
+static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_code)
+{
+	struct pollfd *pf = calloc((size_t)n + 1, sizeof(*pf));
+	if (!pf)
+		return -ENOMEM;
+	int r = 0, np = 0;
+	for (int i = 0; i < n; i++) {
+		int st;
+		pid_t c = waitpid(pids[i], &st, WNOHANG);
+		if (c == pids[i]) { /* already ended */
+			*pid = c;
+			*exit_code = fold_status(st);
+			goto out;
+		}
+		pf[np].fd = pidfd_open_compat(pids[i]);
+		pf[np++].events = POLLIN;
+	}
+	if (fd >= 0) {
+		pf[np].fd = fd;
+		pf[np++].events = POLLIN;
+	}
+	for (;;) {
+		int k = poll(pf, (nfds_t)np, -1);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r = -errno;
+			goto out;
+		}
+		break;
+	}
+	for (int i = 0; i < n; i++) {
+		if (!(pf[i].revents & (POLLIN | POLLHUP)) || pf[i].fd < 0)
+			continue;
+		int st;
+		pid_t c;
+		while ((c = waitpid(pids[i], &st, 0)) < 0 && errno == EINTR)
+			;
+		if (c < 0) {
+			r = -errno;
+			goto out;
+		}
+		*pid = c;
+		*exit_code = fold_status(st);
+		goto out;
+	}
+	r = 1;
+out:
+	for (int i = 0; i < np; i++)
+		if (pf[i].fd >= 0 && pf[i].fd != fd)
+			close(pf[i].fd);
+	free(pf);
+	return r;
 }
 
 int proc_run(const struct proc_spec *spec, int *exit_code)

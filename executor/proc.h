@@ -17,7 +17,7 @@
 struct buf;
 
 struct proc_spec {
-	char *const *argv;   /* argv[0] searched in PATH of envp (or the caller's PATH) */
+	char *const *argv;   /* argv[0] searched in the caller's PATH (execvpe), not envp's */
 	char *const *envp;   /* the whole environment; NULL = inherit the caller's */
 	const char *cwd;     /* NULL = inherit */
 	int stdin_fd;        /* -1 = /dev/null */
@@ -38,6 +38,9 @@ int proc_spawn(const struct proc_spec *spec, pid_t *pid);
 int proc_wait(pid_t pid, int *exit_code);
 /* Waits for any child; sets *pid and *exit_code. Returns 0, or -ECHILD when none is left. */
 int proc_wait_any(pid_t *pid, int *exit_code);
+/* Waits until one of pids ends (reaps it: sets *pid, *exit_code, returns 0) or fd
+ * (unless -1) is readable (returns 1). Returns -errno on error. */
+int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_code);
 /* spawn + wait. Returns 0 or -errno; *exit_code as proc_wait. */
 int proc_run(const struct proc_spec *spec, int *exit_code);
 /* spawn + capture stdout into out (stderr as spec says) + wait. */

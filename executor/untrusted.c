@@ -21,6 +21,8 @@ static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, s
 		.stdout_fd = c->out_fd,
 		.stderr_fd = c->out_fd >= 0 ? -2 : -1,
 		.new_session = true,
+		.keep_fds = c->keep_fds,
+		.n_keep_fds = c->n_keep_fds,
 		.child_setup = sandbox_child_setup,
 		.child_data = pol,
 	};

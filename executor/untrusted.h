@@ -15,6 +15,8 @@ struct untrusted_cmd {
 	const char *cwd;
 	char *const *extra_env;    /* NAME=value added to the clean environment */
 	int out_fd;                /* stdout and stderr; -1 = inherit */
+	const int *keep_fds;       /* fds the step inherits (the jobserver pipe) */
+	int n_keep_fds;
 };
 
 /* Runs the step and waits. Returns 0 (see *exit_code) or -errno if it could not start. */

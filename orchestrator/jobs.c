@@ -12,6 +12,7 @@
 #include "common/xalloc.h"
 #include "executor/build.h"
 #include "executor/install.h"
+#include "executor/jobserver.h"
 #include "executor/proc.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/context.h"
@@ -21,6 +22,8 @@
 struct run {
 	struct ctx *c;
 	struct job_set *set;
+	struct jobserver js;        /* the run's one job budget */
+	int builds_running;
 	bool buffered;              /* several builds may run at once */
 	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
 };
@@ -72,7 +75,8 @@ static int count_entries(const char *dir)
 	return n;
 }
 
-/* dkms: a leading "make" becomes "make -j<N> KERNELRELEASE=<k>". */
+/* dkms turns a leading "make" into "make -j<N> KERNELRELEASE=<k>"; modforge leaves -j
+ * out, since a -j on make's command line makes it leave the jobserver. */
 static char *final_make_command(const struct ctx *c, const struct job *j, const struct job_payload *p)
 {
 	const struct module_conf *conf = p->conf;
@@ -83,7 +87,7 @@ static char *final_make_command(const struct ctx *c, const struct job *j, const 
 	else
 		cmd = xstrdup(conf->make);
 	if (strncmp(cmd, "make", 4) == 0)
-		return xasprintf("make -j%s KERNELRELEASE=%s%s", c->parallel_jobs, j->kernel, cmd + 4);
+		return xasprintf("make KERNELRELEASE=%s%s", j->kernel, cmd + 4);
 	return steal_pointer(&cmd);
 }
 
@@ -230,6 +234,15 @@ static void fill_build_job(struct run *r, struct job *j, struct job_payload *p, 
 	};
 }
 
+/* A MAKE that passes -j itself runs its own job pool, outside the run's budget. */
+static bool sets_jobs(const char *make)
+{
+	for (const char *t = make; t && (t = strstr(t, "-j")); t += 2)
+		if (t == make || t[-1] == ' ' || t[-1] == '\t')
+			return true;
+	return make && strstr(make, "--jobs") != NULL;
+}
+
 static int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 {
 	struct ctx *c = r->c;
@@ -254,22 +267,45 @@ static int start_build(struct run *r, struct job *j, struct job_payload *p, pid_
 		}
 		unbuild_run(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
 	}
+	if (!jobserver_acquire(&r->js)) {
+		if (p->buffer) {
+			fclose(p->buffer);
+			p->buffer = NULL;
+		}
+		return SCHED_NO_SLOT;
+	}
 	int code = build_precheck(r, j, p, out);
 	if (code) {
+		jobserver_release(&r->js);
 		j->exit_code = code;
 		return 1;
 	}
+	if (sets_jobs(p->conf->make))
+		fprintf(c->err, "Warning: the MAKE of %s/%s passes -j: that make runs its own jobs, outside modforge's -j budget\n",
+			j->module, j->version);
 	struct build_worker w;
 	struct build_record *recs = xcalloc(p->conf->n_records, sizeof(*recs));
 	struct strv env = STRV_INIT;
+	int fds[2] = { r->js.rfd, r->js.wfd };
+	strv_pushf(&env, "MAKEFLAGS=%s", r->js.makeflags);
 	fill_build_job(r, j, p, &w, recs, &env, out);
+	if (r->js.rfd >= 0) {
+		w.job.keep_fds = fds;
+		w.job.n_keep_fds = 2;
+	}
 	int ret = proc_fork_worker(build_worker_main, &w, pid);
+	if (ret == 0) {
+		p->holds_slot = true;
+		r->builds_running++;
+	} else {
+		jobserver_release(&r->js);
+	}
 	for (size_t i = 0; i < w.job.n_records; i++)
 		free((char *)recs[i].dest_dir);
 	free(recs);
 	free((char *)w.job.make_command);
 	strv_release(&env);
-	return ret < 0 ? ret : 0;
+	return ret < 0 ? ret : SCHED_STARTED;
 }
 
 static void fill_install_job(struct run *r, struct job *j, struct job_payload *p, struct install_job *ij,
@@ -411,6 +447,12 @@ static void job_finished(void *data, struct job *j)
 {
 	struct run *r = data;
 	struct job_payload *p = j->payload;
+	if (p && p->holds_slot) {
+		p->holds_slot = false;
+		jobserver_release(&r->js);
+		if (--r->builds_running == 0)
+			jobserver_refill(&r->js);
+	}
 	if (p && p->buffer) {
 		fflush(p->buffer);
 		rewind(p->buffer);
@@ -440,9 +482,15 @@ int jobs_run(struct ctx *c, struct job_set *s)
 	for (size_t i = 0; i < s->plan.n; i++)
 		builds += s->plan.jobs[i].kind == JOB_BUILD;
 	struct run r = { .c = c, .set = s, .buffered = c->max_jobs > 1 && builds > 1 };
-	struct sched_ops ops = { job_start, job_finished, &r };
+	int e = jobserver_init(&r.js, c->max_jobs);
+	if (e < 0) {
+		ctx_error(c, "Cannot create the jobserver pipe: %s", strerror(-e));
+		return 1;
+	}
+	struct sched_ops ops = { job_start, job_finished, &r, r.js.nbfd };
 	fflush(c->out);
-	int e = sched_run(&s->plan, c->max_jobs, &ops);
+	e = sched_run(&s->plan, c->max_jobs, &ops);
+	jobserver_close(&r.js);
 	strv_release(&r.kernels_touched);
 	if (e < 0) {
 		ctx_error(c, "Running the plan failed: %s", strerror(-e));

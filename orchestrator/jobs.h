@@ -31,6 +31,7 @@ struct job_payload {
 	bool for_install;             /* a build an install needs: silent when already built,
 					 never redone by --force (dkms's do_install) */
 	FILE *buffer;                 /* output of a parallel build, shown when it ends */
+	bool holds_slot;              /* a running build holding a jobserver slot */
 };
 
 struct job_set {

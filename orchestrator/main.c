@@ -146,7 +146,10 @@ static void setup_ctx(struct ctx *c, const struct request *req, const char *prog
 		c->parallel_jobs = xstrdup(strcmp(pj, "0") == 0 ? "" : pj);
 	else
 		c->parallel_jobs = xasprintf("%d", online_cpus());
-	c->max_jobs = online_cpus();
+	/* -j N is the budget of the whole run (the jobserver's slots); 0 or junk = CPUs. */
+	char *end = NULL;
+	long n = strtol(c->parallel_jobs, &end, 10);
+	c->max_jobs = (*c->parallel_jobs && end && !*end && n > 0 && n < 4096) ? (int)n : online_cpus();
 	c->is_root = geteuid() == 0;
 	c->out = stdout;
 	c->err = stderr;

@@ -59,6 +59,39 @@ static bool same(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+void plan_lock(struct plan *p, size_t job, const char *lock)
+{
+	free(p->jobs[job].lock);
+	p->jobs[job].lock = dup_or_null(lock);
+}
+
+/* rank(j) = weight(j) + max rank of the jobs that depend on j; memoised, -1 = unknown. */
+static long rank_of(struct plan *p, size_t i, long *memo)
+{
+	if (memo[i] >= 0)
+		return memo[i];
+	long best = 0;
+	for (size_t k = 0; k < p->n; k++)
+		for (size_t d = 0; d < p->jobs[k].n_deps; d++)
+			if (p->jobs[k].deps[d] == i) {
+				long r = rank_of(p, k, memo);
+				if (r > best)
+					best = r;
+			}
+	memo[i] = p->jobs[i].weight_ms + best;
+	return memo[i];
+}
+
+void plan_rank(struct plan *p)
+{
+	long *memo = xcalloc(p->n ? p->n : 1, sizeof(long));
+	for (size_t i = 0; i < p->n; i++)
+		memo[i] = -1;
+	for (size_t i = 0; i < p->n; i++)
+		p->jobs[i].rank_ms = rank_of(p, i, memo);
+	free(memo);
+}
+
 long plan_find(const struct plan *p, enum job_kind kind, const char *m, const char *v,
 	       const char *k, const char *a)
 {
@@ -147,6 +180,9 @@ char *plan_json(const struct plan *p)
 		for (size_t d = 0; d < j->n_deps; d++)
 			cJSON_AddItemToArray(deps, cJSON_CreateNumber((double)j->deps[d]));
 		cJSON_AddStringToObject(o, "state", state_names[j->state]);
+		if (j->lock)
+			cJSON_AddStringToObject(o, "lock", j->lock);
+		cJSON_AddNumberToObject(o, "rank_ms", (double)j->rank_ms);
 		cJSON_AddItemToArray(jobs, o);
 	}
 	char *s = cJSON_Print(root);
@@ -166,6 +202,7 @@ void plan_release(struct plan *p)
 		free(j->arch);
 		free(j->deps);
 		free(j->dep_kind);
+		free(j->lock);
 	}
 	free(p->jobs);
 	memset(p, 0, sizeof(*p));

@@ -41,6 +41,9 @@ struct job {
 	int exit_code;        /* dkms exit code of the job; 77 = excluded by BUILD_EXCLUSIVE */
 	long duration_ms;
 	long end_seq;         /* 1, 2, ... in the order jobs ended (0 = not ended) */
+	char *lock;           /* jobs with the same lock never run at once (a build area) */
+	long weight_ms;       /* expected duration, for the critical path */
+	long rank_ms;         /* weight + the longest chain of dependents after it */
 	void *payload;        /* the command's data for running it */
 };
 
@@ -60,6 +63,11 @@ void plan_dep_kind(struct plan *p, size_t job, size_t on, enum dep_kind kind);
 /* Returns the id of the first job of kind with these fields (NULL matches NULL), or -1. */
 long plan_find(const struct plan *p, enum job_kind kind, const char *m, const char *v,
 	       const char *k, const char *a);
+/* Sets job's lock (copied). */
+void plan_lock(struct plan *p, size_t job, const char *lock);
+/* Computes rank_ms of every job: its weight plus the heaviest chain of jobs that wait
+ * for it (the plan must be acyclic). */
+void plan_rank(struct plan *p);
 /* Returns 0 if acyclic, else -ELOOP and a newly allocated "a -> b -> a" description. */
 int plan_check_cycles(const struct plan *p, char **cycle);
 /* {"schema":"modforge.plan/1","jobs":[...]} newly allocated. */

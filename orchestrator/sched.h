@@ -1,10 +1,14 @@
-/* sched.h - run a plan: start every job whose dependencies succeeded, up to max_jobs
- * asynchronous jobs at once; a failed or skipped job skips its dependents and nothing else.
+/* sched.h - run a plan: every job whose dependencies are met starts, one failed or
+ * skipped job skips its dependents and nothing else.
  *
- * The scheduler never forks: ops->start either runs a job to completion in this process
- * (returns 1, sets job->exit_code) or starts it through the executor (returns 0 and the
- * worker's pid), and the scheduler reaps workers with the executor's proc_wait_any.
- * Order among ready jobs: plan order (ids), which the commands build in dkms's order.
+ * Two kinds of jobs: inline ones (install, depmod, ...: quick, privileged, run to the end
+ * in this process, in plan order so that their text reads in order) and asynchronous
+ * builds (started through the executor as workers). Each pass runs every ready inline
+ * job first, then starts ready builds by critical path (rank_ms, longest first; plan
+ * order breaks ties) while fewer than max_jobs run, no running job holds the same lock,
+ * and ops->start does not answer "no job slot" (the jobserver is empty). It then waits
+ * for a worker to end or for wake_fd to become readable (a token came back).
+ * The scheduler never forks; it waits through the executor's proc_wait_any_or_fd.
  */
 #ifndef MODFORGE_SCHED_H
 #define MODFORGE_SCHED_H
@@ -14,15 +18,23 @@
 struct plan;
 struct job;
 
-struct sched_ops {
-	/* Returns 1 (done inline), 0 (started, *pid set) or -errno. */
-	int (*start)(void *data, struct job *job, pid_t *pid);
-	/* Called once a job ended (inline or reaped), with job->exit_code set. */
-	void (*finished)(void *data, struct job *job);
-	void *data;
+enum sched_start {
+	SCHED_STARTED = 0,   /* async: *pid set */
+	SCHED_DONE = 1,      /* ran inline, job->exit_code set */
+	SCHED_NO_SLOT = 2,   /* no job token now; try again after a wake-up */
 };
 
-/* Runs every pending job. Returns 0 or -errno (a start or wait error). */
+struct sched_ops {
+	/* Returns an enum sched_start, or -errno. */
+	int (*start)(void *data, struct job *job, pid_t *pid);
+	/* Called once a job ended (inline, reaped, or skipped), with job->exit_code set. */
+	void (*finished)(void *data, struct job *job);
+	void *data;
+	int wake_fd;         /* readable when a job slot may be free again; -1 = none */
+};
+
+/* Runs every pending job. Returns 0, -EDEADLK for jobs that can never run, or -errno
+ * from a start or wait. */
 int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops);
 
 #endif

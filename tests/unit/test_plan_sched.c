@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/macro.h"
 #include "executor/proc.h"
 #include "orchestrator/plan.h"
 #include "orchestrator/sched.h"
@@ -46,13 +47,14 @@ static void test_failure_isolation(void)
 	plan_dep(&p, c, b);
 	int codes[] = { 0, 6, 0, 0 };
 	struct trace t = { .codes = codes };
-	struct sched_ops ops = { start, finished, &t };
+	struct sched_ops ops = { start, finished, &t, -1 };
 	CHECK(sched_run(&p, 1, &ops) == 0);
 	CHECK(p.jobs[a].state == JOB_DONE);
 	CHECK(p.jobs[b].state == JOB_FAILED && p.jobs[b].exit_code == 6);
 	CHECK(p.jobs[c].state == JOB_SKIPPED);
 	CHECK(p.jobs[d].state == JOB_DONE);
-	CHECK_STR(t.order, "abd");
+	/* Ready builds start first (both here), then the install their end unblocked. */
+	CHECK_STR(t.order, "adb");
 	plan_release(&p);
 }
 
@@ -72,7 +74,7 @@ static void test_dep_kinds(void)
 	plan_dep_kind(&p, w, q, DEP_ORDER);
 	int codes[] = { 77, 0, 0, 10, 0 };
 	struct trace t = { .codes = codes };
-	struct sched_ops ops = { start, finished, &t };
+	struct sched_ops ops = { start, finished, &t, -1 };
 	CHECK(sched_run(&p, 4, &ops) == 0);
 	CHECK(p.jobs[x].state == JOB_SKIPPED && p.jobs[x].exit_code == 77);
 	CHECK(p.jobs[y].state == JOB_DONE);
@@ -90,7 +92,7 @@ static void test_parallel_workers(void)
 		plan_add(&p, JOB_BUILD, "m", "1", "k", "a");
 	int codes[] = { 0, 3, 0, 0 };
 	struct trace t = { .codes = codes, .async = true };
-	struct sched_ops ops = { start, finished, &t };
+	struct sched_ops ops = { start, finished, &t, -1 };
 	CHECK(sched_run(&p, 2, &ops) == 0);
 	CHECK(p.jobs[0].state == JOB_DONE && p.jobs[2].state == JOB_DONE && p.jobs[3].state == JOB_DONE);
 	CHECK(p.jobs[1].state == JOB_FAILED && p.jobs[1].exit_code == 3);
@@ -125,8 +127,74 @@ static void test_cycle_and_json(void)
 	plan_release(&ok);
 }
 
+/* A lock keeps two builds of one build area apart; rank picks the longer chain first;
+ * a start that finds no job slot waits for the wake fd instead of failing. */
+struct slots {
+	struct trace t;
+	int free_slots;
+	int wake[2];
+	int max_running, running;
+};
+
+static int slot_start(void *data, struct job *j, pid_t *pid)
+{
+	struct slots *s = data;
+	if (j->kind != JOB_BUILD) {
+		j->exit_code = 0;
+		return SCHED_DONE;
+	}
+	if (s->free_slots == 0)
+		return SCHED_NO_SLOT;
+	s->free_slots--;
+	s->t.order[s->t.n++] = (char)('a' + j->id);
+	if (++s->running > s->max_running)
+		s->max_running = s->running;
+	return proc_fork_worker(worker, (void *)&s->t.codes[j->id], pid) < 0 ? -1 : SCHED_STARTED;
+}
+
+static void slot_finished(void *data, struct job *j)
+{
+	struct slots *s = data;
+	if (j->state == JOB_SKIPPED || j->kind != JOB_BUILD)
+		return;
+	s->running--;
+	s->free_slots++;
+	ssize_t _unused_ w = write(s->wake[1], "+", 1);
+}
+
+static void test_locks_rank_slots(void)
+{
+	struct plan p = { 0 };
+	size_t a = plan_add(&p, JOB_BUILD, "m", "1", "k1", "x");  /* lock L, short chain */
+	size_t b = plan_add(&p, JOB_BUILD, "m", "1", "k2", "x");  /* lock L */
+	size_t c = plan_add(&p, JOB_BUILD, "n", "1", "k1", "x");  /* long chain: goes first */
+	size_t d = plan_add(&p, JOB_INSTALL, "n", "1", "k1", "x");
+	plan_lock(&p, a, "m/1");
+	plan_lock(&p, b, "m/1");
+	plan_dep(&p, d, c);
+	p.jobs[a].weight_ms = 10;
+	p.jobs[b].weight_ms = 10;
+	p.jobs[c].weight_ms = 10;
+	p.jobs[d].weight_ms = 1000;
+	plan_rank(&p);
+	CHECK(p.jobs[c].rank_ms == 1010 && p.jobs[a].rank_ms == 10);
+	int codes[] = { 0, 0, 0, 0 };
+	struct slots s = { .t = { .codes = codes }, .free_slots = 1 };
+	CHECK(pipe(s.wake) == 0);
+	struct sched_ops ops = { slot_start, slot_finished, &s, s.wake[0] };
+	CHECK(sched_run(&p, 3, &ops) == 0);
+	CHECK(s.t.order[0] == 'c');          /* highest rank first */
+	CHECK(s.max_running == 1);           /* one slot: never two at once */
+	for (size_t i = 0; i < p.n; i++)
+		CHECK(p.jobs[i].state == JOB_DONE);
+	close(s.wake[0]);
+	close(s.wake[1]);
+	plan_release(&p);
+}
+
 int main(void)
 {
+	test_locks_rank_slots();
 	test_failure_isolation();
 	test_dep_kinds();
 	test_parallel_workers();
