@@ -58,6 +58,9 @@ struct request {
 	/* modforge's own */
 	bool json;               /* status --json; with --dry-run: the plan as JSON */
 	bool dry_run;            /* print the plan, run nothing */
+	bool all_kernels;        /* every kernel of the install tree that has headers */
+	bool no_cache;           /* build even when the cache has the result */
+	char *events;            /* --events FILE: JSON lines of job events */
 };
 
 struct cli_error {

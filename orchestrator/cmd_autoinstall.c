@@ -1,7 +1,8 @@
 /* cmd_autoinstall.c - build and install the latest version of every AUTOINSTALL module
- * for one kernel, as one plan: BUILD_DEPENDS become edges (a dependent's build waits for
- * its dependency's install), independent modules build at the same time, depmod runs
- * once at the end. Text and exit codes as dkms 3.4.3's autoinstall.
+ * for one or more kernels, as ONE plan: BUILD_DEPENDS become per-kernel edges (a
+ * dependent's build waits for its dependency's install on that kernel), independent
+ * builds share the run's job budget, depmod runs once per kernel after its installs.
+ * Per kernel, the text and exit codes are dkms 3.4.3's autoinstall.
  */
 #include "commands.h"
 
@@ -19,22 +20,27 @@
 #include "orchestrator/tree.h"
 #include "orchestrator/vercmp.h"
 
+/* One module's latest version on one kernel. */
+struct slot {
+	struct module_conf *conf;
+	bool installed;            /* already installed there: nothing to do */
+	bool planned;              /* AUTOINSTALL and not installed */
+	size_t build_job, install_job;
+	struct buf missing;        /* BUILD_DEPENDS nothing in this run provides */
+};
+
 struct candidate {
 	const char *module;
 	const char *version;       /* latest by dkms's VER() */
-	struct module_conf *conf;
-	size_t build_job, install_job;
-	bool planned;
-	struct buf missing;        /* BUILD_DEPENDS that nothing in this run provides */
+	struct slot *slots;        /* one per target */
 };
 
 struct autoinstall {
 	struct ctx *c;
-	const struct target *t;
+	const struct target_list *tl;
 	struct tree *tree;
 	struct candidate *cands;
 	size_t n;
-	struct strv installed;     /* modules already installed for the kernel */
 };
 
 /* Lists each added module once with its latest version; reports broken ones. */
@@ -50,144 +56,159 @@ static void collect_latest(struct autoinstall *a)
 					  "Manual intervention is required!", m->name, v->version);
 				continue;
 			}
-			if (v->state != TREE_V_ADDED)
-				continue;
-			if (!latest || dkms_vercmp(v->version, latest) > 0)
+			if (v->state == TREE_V_ADDED && (!latest || dkms_vercmp(v->version, latest) > 0))
 				latest = v->version;
 		}
 		if (!latest)
 			continue;
 		a->cands = xrealloc(a->cands, (a->n + 1) * sizeof(*a->cands));
-		a->cands[a->n++] = (struct candidate){ .module = m->name, .version = latest };
+		a->cands[a->n++] = (struct candidate){ m->name, latest, xcalloc(a->tl->n, sizeof(struct slot)) };
 	}
+}
+
+/* Reads each candidate's conf for every kernel (one bash run per module). */
+static int select_candidates(struct autoinstall *a)
+{
+	const struct target_list *tl = a->tl;
+	struct module_conf **confs = xcalloc(tl->n, sizeof(*confs));
+	int e = 0;
+	for (size_t i = 0; i < a->n && !e; i++) {
+		struct candidate *k = &a->cands[i];
+		_cleanup_free_ char *src = tree_source_link(&a->c->paths, k->module, k->version);
+		_cleanup_free_ char *conf = path_join(src, "dkms.conf");
+		struct conf_load l = { .module = k->module, .version = k->version, .conf_path = conf };
+		e = confload(a->c, &l, tl->items, tl->n, confs);
+		for (size_t t = 0; t < tl->n && !e; t++) {
+			struct slot *s = &k->slots[t];
+			_cleanup_free_ char *v = tree_installed_version(&a->c->paths, k->module, tl->items[t].kernel, tl->items[t].arch);
+			s->conf = confs[t];
+			s->installed = v && strcmp(v, k->version) == 0;
+			s->planned = !s->installed && s->conf->autoinstall;
+		}
+	}
+	free(confs);
+	return e;
 }
 
 static struct candidate *find_cand(struct autoinstall *a, const char *m)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (a->cands[i].planned && strcmp(a->cands[i].module, m) == 0)
+		if (strcmp(a->cands[i].module, m) == 0)
 			return &a->cands[i];
 	return NULL;
 }
 
-/* Decides which candidates to install and reads their confs. Returns 0 or an exit code. */
-static int select_candidates(struct autoinstall *a)
+static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 {
-	for (size_t i = 0; i < a->n; i++) {
-		struct candidate *k = &a->cands[i];
-		_cleanup_free_ char *v = tree_installed_version(&a->c->paths, k->module, a->t->kernel, a->t->arch);
-		if (v && strcmp(v, k->version) == 0) {
-			strv_push(&a->installed, k->module);
-			continue;
-		}
-		_cleanup_free_ char *src = tree_source_link(&a->c->paths, k->module, k->version);
-		_cleanup_free_ char *conf = path_join(src, "dkms.conf");
-		struct conf_load l = { .module = k->module, .version = k->version, .conf_path = conf };
-		int e = confload(a->c, &l, a->t, 1, &k->conf);
-		if (e)
-			return e;
-		k->planned = k->conf->autoinstall;
-	}
-	return 0;
-}
-
-static void plan_candidates(struct autoinstall *a, struct job_set *s)
-{
+	const struct target *tg = &a->tl->items[t];
 	size_t depmod;
-	jobs_add(s, JOB_DEPMOD, NULL, NULL, a->t, &depmod);
+	jobs_add(s, JOB_DEPMOD, NULL, NULL, tg, &depmod);
 	for (size_t i = 0; i < a->n; i++) {
 		struct candidate *k = &a->cands[i];
-		if (!k->planned)
+		struct slot *sl = &k->slots[t];
+		if (!sl->planned)
 			continue;
-		struct job_payload *p = jobs_add(s, JOB_BUILD, k->module, k->version, a->t, &k->build_job);
-		p->conf = k->conf;
+		struct job_payload *p = jobs_add(s, JOB_BUILD, k->module, k->version, tg, &sl->build_job);
+		p->conf = sl->conf;
 		p->for_install = true;
 		p->announce = xasprintf("Autoinstall of module %s/%s for kernel %s (%s)", k->module, k->version,
-					a->t->kernel, a->t->arch);
-		p = jobs_add(s, JOB_INSTALL, k->module, k->version, a->t, &k->install_job);
-		p->conf = k->conf;
+					tg->kernel, tg->arch);
+		_cleanup_free_ char *area = tree_build_area(&a->c->paths, k->module, k->version);
+		plan_lock(&s->plan, sl->build_job, area);
+		p = jobs_add(s, JOB_INSTALL, k->module, k->version, tg, &sl->install_job);
+		p->conf = sl->conf;
 		p->blank_after = true;
-		plan_dep(&s->plan, k->install_job, k->build_job);
-		plan_dep_kind(&s->plan, depmod, k->install_job, DEP_ORDER);
+		plan_dep(&s->plan, sl->install_job, sl->build_job);
+		plan_dep_kind(&s->plan, depmod, sl->install_job, DEP_ORDER);
 	}
-	/* BUILD_DEPENDS: wait for the dependency's install on this kernel. */
 	for (size_t i = 0; i < a->n; i++) {
-		struct candidate *k = &a->cands[i];
-		if (!k->planned)
+		struct slot *sl = &a->cands[i].slots[t];
+		if (!sl->planned)
 			continue;
-		for (size_t d = 0; d < k->conf->n_build_depends; d++) {
-			const char *dep = k->conf->build_depends[d];
+		for (size_t d = 0; d < sl->conf->n_build_depends; d++) {
+			const char *dep = sl->conf->build_depends[d];
 			struct candidate *on = find_cand(a, dep);
-			if (on)
-				plan_dep_kind(&s->plan, k->build_job, on->install_job, DEP_OR_EXCLUDED);
-			else if (!strv_contains(&a->installed, dep))
-				buf_addf(&k->missing, "%s%s", k->missing.len ? " " : "", dep);
+			if (on && on->slots[t].planned)
+				plan_dep_kind(&s->plan, sl->build_job, on->slots[t].install_job, DEP_OR_EXCLUDED);
+			else if (!on || !on->slots[t].installed)
+				buf_addf(&sl->missing, "%s%s", sl->missing.len ? " " : "", dep);
 		}
+		/* A module whose dependency nothing provides is never started, as in dkms. */
+		if (sl->missing.len)
+			s->plan.jobs[sl->build_job].state = JOB_SKIPPED;
 	}
 }
 
-/* Orders candidates as their installs ended, which is how dkms lists them. */
-static int by_install_end(const void *x, const void *y, void *set)
+/* Orders candidates by when their install ended on target t: how dkms lists them. */
+struct end_order {
+	const struct job_set *s;
+	size_t t;
+};
+
+static int by_install_end(const void *x, const void *y, void *data)
 {
-	const struct job_set *s = set;
-	const struct candidate *const *a = x, *const *b = y;
-	long sa = (*a)->planned ? s->plan.jobs[(*a)->install_job].end_seq : 0;
-	long sb = (*b)->planned ? s->plan.jobs[(*b)->install_job].end_seq : 0;
+	const struct end_order *o = data;
+	const struct slot *a = &(*(struct candidate *const *)x)->slots[o->t];
+	const struct slot *b = &(*(struct candidate *const *)y)->slots[o->t];
+	long sa = a->planned ? o->s->plan.jobs[a->install_job].end_seq : 0;
+	long sb = b->planned ? o->s->plan.jobs[b->install_job].end_seq : 0;
 	return (sa > sb) - (sa < sb);
 }
 
-static void summary(struct autoinstall *a, struct job_set *s, int *ret)
+static bool dep_failed(const struct job_set *s, const struct slot *sl)
+{
+	const struct job *b = &s->plan.jobs[sl->build_job];
+	return sl->missing.len || (b->state == JOB_SKIPPED && b->exit_code != 77);
+}
+
+/* dkms's closing lines for target t; returns true if something failed. */
+static bool summary(struct autoinstall *a, const struct job_set *s, size_t t)
 {
 	struct buf ok = BUF_INIT, skipped = BUF_INIT, failed = BUF_INIT;
-	for (size_t i = 0; i < a->installed.n; i++)
-		buf_addf(&ok, "%s%s", ok.len ? " " : "", a->installed.items[i]);
-	bool missing_any = false;
 	struct candidate **order = xcalloc(a->n ? a->n : 1, sizeof(*order));
+	bool bad = false;
 	for (size_t i = 0; i < a->n; i++)
 		order[i] = &a->cands[i];
-	qsort_r(order, a->n, sizeof(*order), by_install_end, s);
+	struct end_order eo = { s, t };
+	qsort_r(order, a->n, sizeof(*order), by_install_end, &eo);
 	for (size_t i = 0; i < a->n; i++) {
-		struct candidate *k = order[i];
-		if (!k->planned)
+		const struct slot *sl = &order[i]->slots[t];
+		const char *m = order[i]->module;
+		if (sl->installed)
+			buf_addf(&ok, "%s%s", ok.len ? " " : "", m);
+		if (!sl->planned || dep_failed(s, sl))
 			continue;
-		const struct job *b = &s->plan.jobs[k->build_job];
-		const struct job *in = &s->plan.jobs[k->install_job];
-		if (k->missing.len || (b->state == JOB_SKIPPED && b->exit_code != 77)) {
-			missing_any = true;
-			continue;
-		}
+		const struct job *b = &s->plan.jobs[sl->build_job], *in = &s->plan.jobs[sl->install_job];
 		if (in->state == JOB_DONE)
-			buf_addf(&ok, "%s%s", ok.len ? " " : "", k->module);
+			buf_addf(&ok, "%s%s", ok.len ? " " : "", m);
 		else if (b->exit_code == 77 || in->exit_code == 77)
-			buf_addf(&skipped, "%s%s", skipped.len ? " " : "", k->module);
+			buf_addf(&skipped, "%s%s", skipped.len ? " " : "", m);
 		else
-			buf_addf(&failed, "%s%s(%d)", failed.len ? " " : "", k->module,
+			buf_addf(&failed, "%s%s(%d)", failed.len ? " " : "", m,
 				 b->state == JOB_FAILED ? b->exit_code : in->exit_code);
 	}
 	free(order);
-	const char *kv = a->t->kernel;
+	const char *kv = a->tl->items[t].kernel;
+	FILE *out = a->c->out;
 	if (ok.len)
-		fprintf(a->c->out, "Autoinstall on %s succeeded for module(s) %s.\n", kv, ok.data);
+		fprintf(out, "Autoinstall on %s succeeded for module(s) %s.\n", kv, ok.data);
 	if (skipped.len)
-		fprintf(a->c->out, "Autoinstall on %s was skipped for module(s) %s.\n", kv, skipped.data);
+		fprintf(out, "Autoinstall on %s was skipped for module(s) %s.\n", kv, skipped.data);
 	if (failed.len)
-		fprintf(a->c->out, "Autoinstall on %s failed for module(s) %s.\n", kv, failed.data);
+		fprintf(out, "Autoinstall on %s failed for module(s) %s.\n", kv, failed.data);
 	for (size_t i = 0; i < a->n; i++) {
-		struct candidate *k = &a->cands[i];
-		const struct job *b = k->planned ? &s->plan.jobs[k->build_job] : NULL;
-		if (!k->planned || !(k->missing.len || (b->state == JOB_SKIPPED && b->exit_code != 77)))
+		const struct slot *sl = &a->cands[i].slots[t];
+		if (!sl->planned || !dep_failed(s, sl))
 			continue;
-		fprintf(a->c->out, "%s/%s autoinstall failed due to missing dependencies: %s.\n", k->module,
-			k->version, k->missing.len ? k->missing.data : "(a dependency failed)");
+		fprintf(out, "%s/%s autoinstall failed due to missing dependencies: %s.\n", a->cands[i].module,
+			a->cands[i].version, sl->missing.len ? sl->missing.data : "(a dependency failed)");
+		bad = true;
 	}
-	if (failed.len || missing_any) {
-		ctx_error(a->c, "One or more modules failed to install during autoinstall.\n"
-			  "Refer to previous errors for more information.");
-		*ret = 11;
-	}
+	bad |= failed.len > 0;
 	buf_release(&ok);
 	buf_release(&skipped);
 	buf_release(&failed);
+	return bad;
 }
 
 static int autoinstall_run(struct autoinstall *a)
@@ -196,28 +217,32 @@ static int autoinstall_run(struct autoinstall *a)
 	if (e)
 		return e;
 	struct job_set s = { 0 };
-	plan_candidates(a, &s);
-	/* A module whose dependency nothing provides is never started, as in dkms. */
-	for (size_t i = 0; i < a->n; i++)
-		if (a->cands[i].planned && a->cands[i].missing.len)
-			s.plan.jobs[a->cands[i].build_job].state = JOB_SKIPPED;
 	bool any = false;
-	for (size_t i = 0; i < a->n; i++)
-		any |= a->cands[i].planned;
+	for (size_t t = 0; t < a->tl->n; t++) {
+		plan_target(a, &s, t);
+		for (size_t i = 0; i < a->n; i++)
+			any |= a->cands[i].slots[t].planned;
+	}
 	int ret = 0;
-	if (a->c->req->dry_run) {
+	char *cycle = NULL;
+	if (plan_check_cycles(&s.plan, &cycle) < 0) {
+		ctx_error(a->c, "BUILD_DEPENDS form a cycle: %s", cycle);
+		free(cycle);
+		ret = 11;
+	} else if (a->c->req->dry_run) {
+		jobs_weigh(a->c, &s);
 		char *js = plan_json(&s.plan);
 		fprintf(a->c->out, "%s\n", js);
 		free(js);
 	} else if (any) {
-		char *cycle = NULL;
-		if (plan_check_cycles(&s.plan, &cycle) < 0) {
-			ctx_error(a->c, "BUILD_DEPENDS form a cycle: %s", cycle);
-			free(cycle);
+		jobs_run(a->c, &s);
+		bool bad = false;
+		for (size_t t = 0; t < a->tl->n; t++)
+			bad |= summary(a, &s, t);
+		if (bad) {
+			ctx_error(a->c, "One or more modules failed to install during autoinstall.\n"
+				  "Refer to previous errors for more information.");
 			ret = 11;
-		} else {
-			jobs_run(a->c, &s);
-			summary(a, &s, &ret);
 		}
 	}
 	for (size_t i = 0; i < s.plan.n; i++)
@@ -238,30 +263,28 @@ int cmd_autoinstall(struct ctx *c)
 		ctx_error(c, "The action autoinstall does not support the --all parameter.");
 		return 5;
 	}
-	if (c->req->kernels.n > 1) {
-		ctx_error(c, "The action autoinstall does not support multiple kernel version parameters on the command line.");
-		return 4;
-	}
 	int e = check_root(c);
 	if (e)
 		return e;
 	struct target_list tl = { 0 };
-	e = targets_from_request(c, &tl);
+	e = c->req->all_kernels ? targets_with_headers(c, &tl) : targets_from_request(c, &tl);
 	if (e)
 		return e;
-	struct autoinstall a = { .c = c, .t = &tl.items[0] };
+	struct autoinstall a = { .c = c, .tl = &tl };
 	e = tree_scan(&c->paths, &a.tree);
 	if (e == 0) {
 		collect_latest(&a);
 		e = autoinstall_run(&a);
 	}
 	for (size_t i = 0; i < a.n; i++) {
-		if (a.cands[i].conf)
-			conf_free(a.cands[i].conf);
-		buf_release(&a.cands[i].missing);
+		for (size_t t = 0; t < tl.n; t++) {
+			if (a.cands[i].slots[t].conf)
+				conf_free(a.cands[i].slots[t].conf);
+			buf_release(&a.cands[i].slots[t].missing);
+		}
+		free(a.cands[i].slots);
 	}
 	free(a.cands);
-	strv_release(&a.installed);
 	tree_free(a.tree);
 	targets_release(&tl);
 	return e;

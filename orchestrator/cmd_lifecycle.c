@@ -245,6 +245,7 @@ static void free_confs(struct module_conf **confs, size_t n)
 static int print_plan_or_run(struct ctx *c, struct job_set *s)
 {
 	if (c->req->dry_run) {
+		jobs_weigh(c, s);
 		char *js = plan_json(&s->plan);
 		fprintf(c->out, "%s\n", js);
 		free(js);
@@ -272,14 +273,14 @@ static int build_or_install(struct ctx *c, bool install)
 	struct job_set s = { 0 };
 	e = resolve_and_add(c, &mv, !c->req->dry_run, action);
 	if (!e)
-		e = targets_from_request(c, &tl);
+		e = c->req->all_kernels ? targets_with_headers(c, &tl) : targets_from_request(c, &tl);
 	if (!e)
 		e = load_confs(c, mv.module, mv.version, &tl, true, &confs);
 	if (!e) {
 		size_t eval;
 		jobs_add(&s, JOB_EVAL, mv.module, mv.version, NULL, &eval);
 		s.plan.jobs[eval].state = JOB_DONE;
-		long prev_build = -1;
+		_cleanup_free_ char *area = tree_build_area(&c->paths, mv.module, mv.version);
 		for (size_t i = 0; i < tl.n; i++) {
 			size_t b, in, dm;
 			struct job_payload *p = jobs_add(&s, JOB_BUILD, mv.module, mv.version, &tl.items[i], &b);
@@ -287,9 +288,7 @@ static int build_or_install(struct ctx *c, bool install)
 			p->for_install = install;
 			plan_dep(&s.plan, b, eval);
 			/* One build area per module/version: its builds take turns. */
-			if (prev_build >= 0)
-				plan_dep(&s.plan, b, (size_t)prev_build);
-			prev_build = (long)b;
+			plan_lock(&s.plan, b, area);
 			if (!install)
 				continue;
 			p = jobs_add(&s, JOB_INSTALL, mv.module, mv.version, &tl.items[i], &in);

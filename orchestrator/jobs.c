@@ -12,17 +12,23 @@
 #include "common/xalloc.h"
 #include "executor/build.h"
 #include "executor/install.h"
+#include "executor/cache.h"
 #include "executor/jobserver.h"
 #include "executor/proc.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/context.h"
 #include "orchestrator/targets.h"
+#include "orchestrator/runlog.h"
 #include "orchestrator/tree.h"
+
+/* The build cache's size bound (LRU beyond it). */
+#define CACHE_MAX_BYTES (1024LL * 1024 * 1024)
 
 struct run {
 	struct ctx *c;
 	struct job_set *set;
 	struct jobserver js;        /* the run's one job budget */
+	struct runlog log;          /* --events and durations */
 	int builds_running;
 	bool buffered;              /* several builds may run at once */
 	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
@@ -243,6 +249,59 @@ static bool sets_jobs(const char *make)
 	return make && strstr(make, "--jobs") != NULL;
 }
 
+/* Everything of the evaluated conf that decides the build's output, as text. */
+static void conf_text(const struct build_job *b, struct buf *t)
+{
+	buf_addf(t, "make=%s\npre=%s\npost=%s\n", b->make_command, b->pre_build ? b->pre_build : "",
+		 b->post_build ? b->post_build : "");
+	for (size_t i = 0; i < b->n_patches; i++)
+		buf_addf(t, "patch=%s\n", b->patches[i]);
+	for (size_t i = 0; i < b->n_records; i++) {
+		const struct build_record *r = &b->records[i];
+		buf_addf(t, "rec=%s|%s|%s|%s|%d\n", r->built_name, r->built_location, r->dest_name,
+			 r->dest_dir ? r->dest_dir : "", r->strip);
+	}
+	for (char *const *e = b->build_env; e && *e; e++)
+		if (strncmp(*e, "MAKEFLAGS=", 10) != 0)
+			buf_addf(t, "env=%s\n", *e);
+	buf_addf(t, "module=%s/%s kernel=%s arch=%s\n", b->module, b->version, b->kernel, b->arch);
+}
+
+static const char *env_value(char *const *env, const char *name)
+{
+	size_t n = strlen(name);
+	for (char *const *e = env; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+/* A build whose result the cache already has: restore it instead of running make.
+ * Builds with a POST_BUILD script are never taken from the cache (it may do more than
+ * leave files in the result). Returns true on a hit. */
+static bool try_cache(struct run *r, struct job *j, struct job_payload *p, const struct build_job *b, FILE *out)
+{
+	if (r->c->req->no_cache || (b->post_build && *b->post_build))
+		return false;
+	struct buf t = BUF_INIT;
+	conf_text(b, &t);
+	_cleanup_free_ char *src = tree_source_link(&r->c->paths, j->module, j->version);
+	struct cache_key_input in = { src, t.data, t.len, p->target->kernel_source_dir, env_value(b->build_env, "CC") };
+	int e = cache_key(&in, p->cache_key);
+	buf_release(&t);
+	if (e < 0) {
+		p->cache_key[0] = '\0';
+		return false;
+	}
+	_cleanup_free_ char *base = tree_result_dir(&r->c->paths, j->module, j->version, j->kernel, j->arch);
+	if (cache_restore(r->c->paths.dkms_tree, p->cache_key, base) != 1)
+		return false;
+	fputs(r->c->req->verbose ? "Building module(s)... done (restored from the build cache).\n"
+				 : "Building module(s)... done.\n", out);
+	p->cache_hit = true;
+	return true;
+}
+
 static int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 {
 	struct ctx *c = r->c;
@@ -293,19 +352,26 @@ static int start_build(struct run *r, struct job *j, struct job_payload *p, pid_
 		w.job.keep_fds = fds;
 		w.job.n_keep_fds = 2;
 	}
-	int ret = proc_fork_worker(build_worker_main, &w, pid);
-	if (ret == 0) {
-		p->holds_slot = true;
-		r->builds_running++;
-	} else {
+	int ret;
+	if (try_cache(r, j, p, &w.job, out)) {
 		jobserver_release(&r->js);
+		j->exit_code = 0;
+		ret = SCHED_DONE;
+	} else {
+		ret = proc_fork_worker(build_worker_main, &w, pid);
+		if (ret == 0) {
+			p->holds_slot = true;
+			r->builds_running++;
+		} else {
+			jobserver_release(&r->js);
+		}
 	}
 	for (size_t i = 0; i < w.job.n_records; i++)
 		free((char *)recs[i].dest_dir);
 	free(recs);
 	free((char *)w.job.make_command);
 	strv_release(&env);
-	return ret < 0 ? ret : SCHED_STARTED;
+	return ret < 0 ? ret : ret == SCHED_DONE ? SCHED_DONE : SCHED_STARTED;
 }
 
 static void fill_install_job(struct run *r, struct job *j, struct job_payload *p, struct install_job *ij,
@@ -418,10 +484,8 @@ static int run_depmod(struct run *r, struct job *j)
 			  r->c->out, r->c->err) ? 6 : 0;
 }
 
-static int job_start(void *data, struct job *j, pid_t *pid)
+static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 {
-	struct run *r = data;
-	struct job_payload *p = j->payload;
 	switch (j->kind) {
 	case JOB_BUILD:
 		return start_build(r, j, p, pid);
@@ -443,16 +507,54 @@ static int job_start(void *data, struct job *j, pid_t *pid)
 	}
 }
 
+static int job_start(void *data, struct job *j, pid_t *pid)
+{
+	struct run *r = data;
+	int ret = job_start_kind(r, j, j->payload, pid);
+	if (ret == SCHED_STARTED || ret == SCHED_DONE)
+		runlog_event(&r->log, "start", j, NULL);
+	return ret;
+}
+
+/* The make.log of a build: in the result when it worked, in the build area when not. */
+static char *build_log_path(const struct ctx *c, const struct job *j)
+{
+	if (j->state == JOB_DONE) {
+		_cleanup_free_ char *base = tree_result_dir(&c->paths, j->module, j->version, j->kernel, j->arch);
+		return path_join(base, "log/make.log");
+	}
+	_cleanup_free_ char *area = tree_build_area(&c->paths, j->module, j->version);
+	return path_join(area, "make.log");
+}
+
+/* Events, duration records and the cache store for a job that ended. */
+static void record_end(struct run *r, struct job *j, struct job_payload *p, bool ran_build)
+{
+	_cleanup_free_ char *log = j->kind == JOB_BUILD && j->state != JOB_SKIPPED ? build_log_path(r->c, j) : NULL;
+	const char *ev = p && p->cache_hit ? "cache_hit" : j->state == JOB_DONE ? "finish"
+			 : j->state == JOB_FAILED ? "fail" : "skip";
+	runlog_event(&r->log, ev, j, log);
+	if (!ran_build || j->state != JOB_DONE)
+		return;
+	runlog_record(r->c->paths.dkms_tree, j);
+	if (p->cache_key[0]) {
+		_cleanup_free_ char *base = tree_result_dir(&r->c->paths, j->module, j->version, j->kernel, j->arch);
+		(void)cache_store(r->c->paths.dkms_tree, p->cache_key, base, (size_t)CACHE_MAX_BYTES);
+	}
+}
+
 static void job_finished(void *data, struct job *j)
 {
 	struct run *r = data;
 	struct job_payload *p = j->payload;
-	if (p && p->holds_slot) {
+	bool ran_build = p && p->holds_slot;
+	if (ran_build) {
 		p->holds_slot = false;
 		jobserver_release(&r->js);
 		if (--r->builds_running == 0)
 			jobserver_refill(&r->js);
 	}
+	record_end(r, j, p, ran_build);
 	if (p && p->buffer) {
 		fflush(p->buffer);
 		rewind(p->buffer);
@@ -476,14 +578,28 @@ static void job_finished(void *data, struct job *j)
 		r->set->first_error = j->exit_code;
 }
 
+void jobs_weigh(const struct ctx *c, struct job_set *s)
+{
+	for (size_t i = 0; i < s->plan.n; i++)
+		s->plan.jobs[i].weight_ms = runlog_weight(c->paths.dkms_tree, &s->plan.jobs[i]);
+	plan_rank(&s->plan);
+}
+
 int jobs_run(struct ctx *c, struct job_set *s)
 {
 	size_t builds = 0;
 	for (size_t i = 0; i < s->plan.n; i++)
 		builds += s->plan.jobs[i].kind == JOB_BUILD;
 	struct run r = { .c = c, .set = s, .buffered = c->max_jobs > 1 && builds > 1 };
-	int e = jobserver_init(&r.js, c->max_jobs);
+	jobs_weigh(c, s);
+	int e = runlog_open(&r.log, c->req->events);
 	if (e < 0) {
+		ctx_error(c, "Cannot open the events file %s: %s", c->req->events, strerror(-e));
+		return 1;
+	}
+	e = jobserver_init(&r.js, c->max_jobs);
+	if (e < 0) {
+		runlog_close(&r.log);
 		ctx_error(c, "Cannot create the jobserver pipe: %s", strerror(-e));
 		return 1;
 	}
@@ -491,6 +607,7 @@ int jobs_run(struct ctx *c, struct job_set *s)
 	fflush(c->out);
 	e = sched_run(&s->plan, c->max_jobs, &ops);
 	jobserver_close(&r.js);
+	runlog_close(&r.log);
 	strv_release(&r.kernels_touched);
 	if (e < 0) {
 		ctx_error(c, "Running the plan failed: %s", strerror(-e));

@@ -32,6 +32,8 @@ struct job_payload {
 					 never redone by --force (dkms's do_install) */
 	FILE *buffer;                 /* output of a parallel build, shown when it ends */
 	bool holds_slot;              /* a running build holding a jobserver slot */
+	bool cache_hit;               /* the build's result came from the build cache */
+	char cache_key[65];           /* "" = not cacheable */
 };
 
 struct job_set {
@@ -45,6 +47,8 @@ struct job_set {
 /* Adds a job with a zeroed payload; returns the payload. */
 struct job_payload *jobs_add(struct job_set *s, enum job_kind kind, const char *m, const char *v,
 			     const struct target *t, size_t *id);
+/* Sets every job's weight (recorded durations) and the plan's critical-path ranks. */
+void jobs_weigh(const struct ctx *c, struct job_set *s);
 /* Runs the plan. Returns 0 or the first failed job's exit code (77 if all that did not
  * succeed were excluded by BUILD_EXCLUSIVE). */
 int jobs_run(struct ctx *c, struct job_set *s);

@@ -1,5 +1,7 @@
 #include "targets.h"
 
+#include <dirent.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -67,6 +69,43 @@ int targets_from_request(const struct ctx *c, struct target_list *l)
 			return 16;
 		}
 		targets_add(c, l, r->kernels.items[i], a);
+	}
+	return 0;
+}
+
+static int kernel_order(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+int targets_with_headers(const struct ctx *c, struct target_list *l)
+{
+	DIR *d = opendir(c->paths.install_tree);
+	_cleanup_free_ char *arch = c->req->arches.n ? xstrdup(c->req->arches.items[0]) : host_arch();
+	size_t n = 0;
+	char **names = NULL;
+	struct dirent *de;
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		_cleanup_free_ char *inc = xasprintf("%s/%s/build/include", c->paths.install_tree, de->d_name);
+		if (!is_dir(inc))
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(char *));
+		names[n++] = xstrdup(de->d_name);
+	}
+	if (d)
+		closedir(d);
+	qsort(names, n, sizeof(char *), kernel_order);
+	for (size_t i = 0; i < n; i++) {
+		targets_add(c, l, names[i], arch);
+		free(names[i]);
+	}
+	free(names);
+	if (n == 0) {
+		ctx_error(c, "No kernel with headers found under %s (looked for <kernel>/build/include).",
+			  c->paths.install_tree);
+		return 21;
 	}
 	return 0;
 }

@@ -30,6 +30,9 @@ void targets_add(const struct ctx *c, struct target_list *l, const char *k, cons
 /* Fills l from -k/-a with dkms's defaults. Returns 0, or dkms's exit code with a message
  * already printed (16 for an empty kernel or arch). */
 int targets_from_request(const struct ctx *c, struct target_list *l);
+/* Fills l with every kernel of the install tree whose build dir has headers, in
+ * version order (--all-kernels). Returns 0, or 21 with a message when there is none. */
+int targets_with_headers(const struct ctx *c, struct target_list *l);
 /* The headers are there: <kernel_source_dir>/include exists. */
 bool target_has_headers(const struct target *t);
 void targets_release(struct target_list *l);
