@@ -34,7 +34,7 @@ fi
 echo "demo: scratch root $ROOT; kernels: ${KERNELS[*]}"
 
 mf() {
-	echo "+ dkms $*"
+	echo "+ modforge $*"
 	"$MF" "$@" --dkmstree "$ROOT/dkms" --sourcetree "$ROOT/src" --installtree "$ROOT/lib/modules"
 }
 
@@ -47,10 +47,9 @@ for ex in mf-hello-1.0 mf-consumer-1.0; do
 	fi
 done
 
-# autoinstall: every AUTOINSTALL module, BUILD_DEPENDS first, for each kernel.
-for k in "${KERNELS[@]}"; do
-	mf autoinstall -k "$k"
-done
+# One plan: every AUTOINSTALL module for every kernel with headers, BUILD_DEPENDS first,
+# independent builds in parallel under one -j budget.
+mf autoinstall --all-kernels
 
 echo
 mf status | tee "$ROOT/status.txt"
