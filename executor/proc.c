@@ -8,6 +8,7 @@
 #include <string.h>
 #include <poll.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -125,18 +126,26 @@ int proc_wait_any(pid_t *pid, int *exit_code)
 
 static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
-int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_code)
+static long rusage_ms(const struct rusage *ru)
 {
+	return ru->ru_utime.tv_sec * 1000L + ru->ru_utime.tv_usec / 1000 + ru->ru_stime.tv_sec * 1000L +
+	       ru->ru_stime.tv_usec / 1000;
+}
+
+int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_code, long *cpu_ms)
+{
+	struct rusage ru;
 	struct pollfd *pf = calloc((size_t)n + 1, sizeof(*pf));
 	if (!pf)
 		return -ENOMEM;
 	int r = 0, np = 0;
 	for (int i = 0; i < n; i++) {
 		int st;
-		pid_t c = waitpid(pids[i], &st, WNOHANG);
+		pid_t c = wait4(pids[i], &st, WNOHANG, &ru);
 		if (c == pids[i]) { /* already ended */
 			*pid = c;
 			*exit_code = fold_status(st);
+			*cpu_ms = rusage_ms(&ru);
 			goto out;
 		}
 		pf[np].fd = pidfd_open_compat(pids[i]);
@@ -161,7 +170,7 @@ int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_
 			continue;
 		int st;
 		pid_t c;
-		while ((c = waitpid(pids[i], &st, 0)) < 0 && errno == EINTR)
+		while ((c = wait4(pids[i], &st, 0, &ru)) < 0 && errno == EINTR)
 			;
 		if (c < 0) {
 			r = -errno;
@@ -169,6 +178,7 @@ int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_
 		}
 		*pid = c;
 		*exit_code = fold_status(st);
+		*cpu_ms = rusage_ms(&ru);
 		goto out;
 	}
 	r = 1;

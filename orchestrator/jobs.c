@@ -26,6 +26,8 @@
 
 struct run {
 	struct ctx *c;
+	bool progress;              /* a ninja-style status line on the terminal */
+	size_t done, total;
 	struct job_set *set;
 	struct jobserver js;        /* the run's one job budget */
 	struct runlog log;          /* --events and durations */
@@ -60,6 +62,8 @@ void jobs_release(struct job_set *s)
 	for (size_t i = 0; i < s->plan.n; i++) {
 		if (s->payloads[i] && s->payloads[i]->buffer)
 			fclose(s->payloads[i]->buffer);
+		if (s->payloads[i])
+			free(s->payloads[i]->skip_reason);
 		free(s->payloads[i]);
 	}
 	free(s->payloads);
@@ -165,8 +169,10 @@ static int build_precheck(struct run *r, struct job *j, struct job_payload *p, F
 	}
 	_cleanup_free_ char *kcfg = read_kernel_config(p->target);
 	struct conf_target ct = { j->kernel, j->arch };
-	_cleanup_free_ char *why = conf_exclusive(p->conf, &ct, kcfg);
+	char *why = conf_exclusive(p->conf, &ct, kcfg);
 	if (why) {
+		free(p->skip_reason);
+		p->skip_reason = why;
 		fflush(out);
 		fprintf(c->err, "Warning: The %s/dkms.conf\nfor module %s/%s includes BUILD_EXCLUSIVE directives\n"
 			"which do not match this kernel/arch/config for any modules.\n"
@@ -507,12 +513,29 @@ static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, p
 	}
 }
 
+/* "[done/total] running: m/v k, ..." on the terminal, redrawn in place. */
+static void show_progress(struct run *r)
+{
+	if (!r->progress)
+		return;
+	struct buf b = BUF_INIT;
+	const struct plan *p = &r->set->plan;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->jobs[i].state == JOB_RUNNING && p->jobs[i].kind == JOB_BUILD)
+			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", p->jobs[i].module, p->jobs[i].version, p->jobs[i].kernel);
+	fprintf(r->c->err, "\r\033[K[%zu/%zu] %s%s", r->done, r->total, b.len ? "running: " : "", b.data);
+	fflush(r->c->err);
+	buf_release(&b);
+}
+
 static int job_start(void *data, struct job *j, pid_t *pid)
 {
 	struct run *r = data;
 	int ret = job_start_kind(r, j, j->payload, pid);
 	if (ret == SCHED_STARTED || ret == SCHED_DONE)
 		runlog_event(&r->log, "start", j, NULL);
+	if (ret == SCHED_STARTED)
+		show_progress(r);
 	return ret;
 }
 
@@ -555,6 +578,8 @@ static void job_finished(void *data, struct job *j)
 			jobserver_refill(&r->js);
 	}
 	record_end(r, j, p, ran_build);
+	r->done++;
+	show_progress(r);
 	if (p && p->buffer) {
 		fflush(p->buffer);
 		rewind(p->buffer);
@@ -578,6 +603,44 @@ static void job_finished(void *data, struct job *j)
 		r->set->first_error = j->exit_code;
 }
 
+/* After a run with several builds: what failed (with its log), what BUILD_EXCLUSIVE
+ * excluded (and why), what did not run because something it needs failed. */
+static void print_summary(const struct run *r)
+{
+	const struct ctx *c = r->c;
+	const struct plan *p = &r->set->plan;
+	size_t builds = 0, bad = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		builds += p->jobs[i].kind == JOB_BUILD;
+		bad += p->jobs[i].state == JOB_FAILED || p->jobs[i].state == JOB_SKIPPED;
+	}
+	if (builds < 2 || bad == 0 || strcmp(c->prog, "dkms") == 0)
+		return;
+	fprintf(c->err, "\nmodforge: summary of %zu jobs:\n", p->n);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct job *j = &p->jobs[i];
+		const struct job_payload *pl = j->payload;
+		if (j->state != JOB_FAILED && j->state != JOB_SKIPPED)
+			continue;
+		const char *what = job_kind_name(j->kind);
+		if (j->state == JOB_FAILED && j->kind == JOB_BUILD) {
+			_cleanup_free_ char *log = build_log_path(c, j);
+			fprintf(c->err, "  failed:   %s %s/%s for %s (%s), exit %d, log %s\n", what, j->module,
+				j->version, j->kernel, j->arch, j->exit_code, log);
+		} else if (j->state == JOB_FAILED) {
+			fprintf(c->err, "  failed:   %s %s/%s for %s (%s), exit %d\n", what, j->module ? j->module : "",
+				j->version ? j->version : "", j->kernel, j->arch, j->exit_code);
+		} else if (pl && pl->skip_reason) {
+			fprintf(c->err, "  excluded: %s/%s for %s (%s): %s\n", j->module, j->version, j->kernel,
+				j->arch, pl->skip_reason);
+		} else if (j->exit_code != 77) {
+			fprintf(c->err, "  not run:  %s %s/%s for %s (%s): a job it needs failed\n", what,
+				j->module ? j->module : "", j->version ? j->version : "", j->kernel, j->arch);
+		}
+	}
+	fflush(c->err);
+}
+
 void jobs_weigh(const struct ctx *c, struct job_set *s)
 {
 	for (size_t i = 0; i < s->plan.n; i++)
@@ -590,7 +653,8 @@ int jobs_run(struct ctx *c, struct job_set *s)
 	size_t builds = 0;
 	for (size_t i = 0; i < s->plan.n; i++)
 		builds += s->plan.jobs[i].kind == JOB_BUILD;
-	struct run r = { .c = c, .set = s, .buffered = c->max_jobs > 1 && builds > 1 };
+	struct run r = { .c = c, .set = s, .buffered = c->max_jobs > 1 && builds > 1, .total = s->plan.n };
+	r.progress = strcmp(c->prog, "modforge") == 0 && isatty(fileno(c->err)) && !c->req->quiet;
 	jobs_weigh(c, s);
 	int e = runlog_open(&r.log, c->req->events);
 	if (e < 0) {
@@ -608,6 +672,11 @@ int jobs_run(struct ctx *c, struct job_set *s)
 	e = sched_run(&s->plan, c->max_jobs, &ops);
 	jobserver_close(&r.js);
 	runlog_close(&r.log);
+	if (r.progress) {
+		fputs("\r\033[K", c->err);
+		fflush(c->err);
+	}
+	print_summary(&r);
 	strv_release(&r.kernels_touched);
 	if (e < 0) {
 		ctx_error(c, "Running the plan failed: %s", strerror(-e));

@@ -33,6 +33,7 @@ struct job_payload {
 	FILE *buffer;                 /* output of a parallel build, shown when it ends */
 	bool holds_slot;              /* a running build holding a jobserver slot */
 	bool cache_hit;               /* the build's result came from the build cache */
+	char *skip_reason;            /* why BUILD_EXCLUSIVE excluded the build (owned) */
 	char cache_key[65];           /* "" = not cacheable */
 };
 

@@ -41,6 +41,7 @@ struct job {
 	int exit_code;        /* dkms exit code of the job; 77 = excluded by BUILD_EXCLUSIVE */
 	long duration_ms;
 	long end_seq;         /* 1, 2, ... in the order jobs ended (0 = not ended) */
+	long cpu_ms;          /* CPU time of an asynchronous job and its children */
 	char *lock;           /* jobs with the same lock never run at once (a build area) */
 	long weight_ms;       /* expected duration, for the critical path */
 	long rank_ms;         /* weight + the longest chain of dependents after it */

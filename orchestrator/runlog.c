@@ -56,6 +56,8 @@ void runlog_event(struct runlog *rl, const char *event, const struct job *j, con
 	add_str(o, "arch", j->arch);
 	if (strcmp(event, "start") != 0) {
 		cJSON_AddNumberToObject(o, "duration_ms", (double)j->duration_ms);
+		if (j->kind == JOB_BUILD)
+			cJSON_AddNumberToObject(o, "cpu_ms", (double)j->cpu_ms);
 		cJSON_AddNumberToObject(o, "exit_code", j->exit_code);
 	}
 	if (log)

@@ -174,7 +174,8 @@ static int wait_one(struct sched *s, bool want_wake)
 			live[n++] = s->pids[i];
 	pid_t pid;
 	int code;
-	int r = proc_wait_any_or_fd(live, n, want_wake ? s->ops->wake_fd : -1, &pid, &code);
+	long cpu = 0;
+	int r = proc_wait_any_or_fd(live, n, want_wake ? s->ops->wake_fd : -1, &pid, &code, &cpu);
 	free(live);
 	if (r < 0 || r == 1)
 		return r;
@@ -182,6 +183,7 @@ static int wait_one(struct sched *s, bool want_wake)
 		struct job *j = &s->p->jobs[i];
 		if (j->state == JOB_RUNNING && s->pids[i] == pid) {
 			j->exit_code = code;
+			j->cpu_ms = cpu;
 			s->running--;
 			finish(s, j);
 			break;
