@@ -1,0 +1,39 @@
+/* jobs_internal.h - what jobs.c and jobs_build.c share about one run of a plan.
+ * Not for other rooms: they use jobs.h.
+ */
+#ifndef MODFORGE_JOBS_INTERNAL_H
+#define MODFORGE_JOBS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "common/strv.h"
+#include "executor/jobserver.h"
+#include "orchestrator/jobs.h"
+#include "orchestrator/runlog.h"
+
+struct module_conf;
+struct target;
+
+struct run {
+	struct ctx *c;
+	bool progress;              /* a ninja-style status line on the terminal */
+	size_t done, total;
+	struct job_set *set;
+	struct jobserver js;        /* the run's one job budget */
+	struct runlog log;          /* --events and durations */
+	int builds_running;
+	bool buffered;              /* several builds may run at once */
+	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
+};
+
+/* Starts a build job (dkms's checks, the cache, then a worker). Returns an enum
+ * sched_start or -errno. */
+int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid);
+/* Record i of conf is built/installed for j's kernel (its own BUILD_EXCLUSIVE_*[i]). */
+bool record_wanted(const struct job *j, const struct module_conf *conf, size_t i, const char *kcfg);
+/* Reads the target's kernel config text (NULL if none). */
+char *read_kernel_config(const struct target *t);
+
+#endif
