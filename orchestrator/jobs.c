@@ -328,6 +328,7 @@ void jobs_weigh(const struct ctx *c, struct job_set *s)
 	for (size_t i = 0; i < s->plan.n; i++)
 		s->plan.jobs[i].weight_ms = runlog_weight(c->paths.dkms_tree, &s->plan.jobs[i]);
 	plan_rank(&s->plan);
+	s->plan.slots = c->max_jobs;
 }
 
 int jobs_run(struct ctx *c, struct job_set *s)

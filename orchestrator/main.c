@@ -20,6 +20,7 @@
 #include "orchestrator/commands.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/context.h"
+#include "orchestrator/framework.h"
 
 #define DKMS_COMPAT_RELEASE "3.4.3"
 
@@ -129,19 +130,26 @@ static int dispatch(struct ctx *c)
 	return 1;
 }
 
-static void setup_ctx(struct ctx *c, const struct request *req, const char *prog)
+static const char *pick(const char *cli, const char *framework, const char *builtin)
+{
+	return cli ? cli : framework && *framework ? framework : builtin;
+}
+
+static void setup_ctx(struct ctx *c, const struct request *req, const char *prog, struct framework *fw)
 {
 	c->req = req;
 	c->prog = prog;
 	c->release = "modforge-" MODFORGE_VERSION;
-	c->paths.dkms_tree = req->dkms_tree ? req->dkms_tree : "/var/lib/dkms";
-	c->paths.source_tree = req->source_tree ? req->source_tree : "/usr/src";
-	c->paths.install_tree = req->install_tree ? req->install_tree : "/lib/modules";
 	const char *etc = getenv("MODFORGE_ETC_DKMS");
 	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
+	(void)framework_read(c->etc_dkms, fw);
+	c->paths.dkms_tree = pick(req->dkms_tree, fw->dkms_tree, "/var/lib/dkms");
+	c->paths.source_tree = pick(req->source_tree, fw->source_tree, "/usr/src");
+	c->paths.install_tree = pick(req->install_tree, fw->install_tree, "/lib/modules");
 	c->distro = read_distro(&c->running_distribution_owned);
 	c->running_distribution = c->running_distribution_owned;
-	const char *pj = req->parallel_jobs ? req->parallel_jobs : getenv("parallel_jobs");
+	const char *pj = req->parallel_jobs ? req->parallel_jobs
+			 : fw->parallel_jobs ? fw->parallel_jobs : getenv("parallel_jobs");
 	if (pj && *pj)
 		c->parallel_jobs = xstrdup(strcmp(pj, "0") == 0 ? "" : pj);
 	else
@@ -201,9 +209,11 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	struct ctx c = { 0 };
-	setup_ctx(&c, &req, prog);
+	struct framework fw;
+	setup_ctx(&c, &req, prog, &fw);
 	rc = dispatch(&c);
 	fflush(stdout);
+	framework_release(&fw);
 	free(c.parallel_jobs);
 	free(c.running_distribution_owned);
 out:

@@ -166,6 +166,8 @@ char *plan_json(const struct plan *p)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "schema", "modforge.plan/1");
+	if (p->slots > 0)
+		cJSON_AddNumberToObject(root, "slots", p->slots);
 	cJSON *jobs = cJSON_AddArrayToObject(root, "jobs");
 	for (size_t i = 0; i < p->n; i++) {
 		const struct job *j = &p->jobs[i];

@@ -51,6 +51,7 @@ struct job {
 struct plan {
 	struct job *jobs;
 	size_t n, cap;
+	int slots;            /* the run's job budget (-j), shown in the JSON when set */
 };
 
 /* Adds a job; returns its id. Strings are copied (NULL allowed). */

@@ -401,6 +401,9 @@ e2e_init() {
 	trap e2e_cleanup EXIT
 	E2E_START=$SECONDS
 	e2e_real_snapshot >"$E2E_TMP/real.before"
+	# modforge reads /etc/dkms (framework.conf, overrides) from here: never the host's.
+	export MODFORGE_ETC_DKMS=$E2E_TMP/etc-dkms
+	mkdir -p "$MODFORGE_ETC_DKMS"
 	if e2e_is_reference; then
 		diag "reference mode: MODFORGE is Debian's dkms 3.0.10 via refdkms"
 	elif [ ! -x "$MODFORGE" ]; then
