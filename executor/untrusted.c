@@ -30,7 +30,7 @@ static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, s
 
 int untrusted_run(const struct untrusted_cmd *c, int *exit_code)
 {
-	struct sandbox_policy pol;
+	struct sandbox_policy pol = { 0 }; /* fields it does not set stay off */
 	_cleanup_strv_ struct strv env = STRV_INIT;
 	struct proc_spec spec;
 	prepare(c, &pol, &env, &spec);
@@ -39,7 +39,7 @@ int untrusted_run(const struct untrusted_cmd *c, int *exit_code)
 
 int untrusted_capture(const struct untrusted_cmd *c, struct buf *out, int err_fd, int *exit_code)
 {
-	struct sandbox_policy pol;
+	struct sandbox_policy pol = { 0 }; /* fields it does not set stay off */
 	_cleanup_strv_ struct strv env = STRV_INIT;
 	struct proc_spec spec;
 	prepare(c, &pol, &env, &spec);
