@@ -595,6 +595,27 @@ static void test_no_userns(void)
 		printf("# no-userns child exited %d\n", code);
 }
 
+/* The jobserver's pipe reaches the job through both extra processes. */
+static void test_keep_fds(void)
+{
+	int p[2];
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	char script[64], *argv[4];
+	snprintf(script, sizeof(script), "echo token >&%d", p[1]);
+	_cleanup_strv_ struct strv env = STRV_INIT;
+	struct sandbox_policy pol = confined();
+	struct proc_spec spec = spec_for(&pol, script, argv, &env, -1);
+	spec.keep_fds = &p[1];
+	spec.n_keep_fds = 1;
+	int code = -1;
+	CHECK(proc_run(&spec, &code) == 0 && code == 0);
+	close(p[1]);
+	_cleanup_buf_ struct buf got = BUF_INIT;
+	CHECK(buf_read_fd(&got, p[0]) == 0);
+	CHECK_STR(got.data, "token\n");
+	close(p[0]);
+}
+
 static void test_unconfined_unchanged(void)
 {
 	_cleanup_buf_ struct buf out = BUF_INIT;
@@ -631,6 +652,7 @@ int main(void)
 	test_compile_and_filter();
 	test_dev();
 	test_remount_each();
+	test_keep_fds();
 	if (getuid() == 0)
 		test_no_userns();
 	test_unconfined_unchanged();
