@@ -157,6 +157,30 @@ int copy_tree(const char *src, const char *dst)
 	return r;
 }
 
+int chown_tree(const char *path, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (lchown(path, uid, gid) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	DIR *d = opendir(path);
+	if (!d)
+		return -errno;
+	int r = 0;
+	struct dirent *de;
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *p = path_join(path, de->d_name);
+		r = chown_tree(p, uid, gid);
+	}
+	closedir(d);
+	return r;
+}
+
 static char *temp_name_for(const char *path)
 {
 	return xasprintf("%s.modforge-tmp.%ld", path, (long)getpid());

@@ -16,6 +16,8 @@ int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 /* cp -a of the contents of src into dst (dst created if missing); symlinks copied as links. */
 int copy_tree(const char *src, const char *dst);
+/* chown -R (symlinks themselves, not their targets). */
+int chown_tree(const char *path, uid_t uid, gid_t gid);
 /* Copies one regular file, keeping its mode; dst written as temp + fsync + rename. */
 int copy_file_atomic(const char *src, const char *dst, mode_t mode);
 /* Writes data to path as temp + fsync + rename in the same directory. */

@@ -62,12 +62,12 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 	char *argv[] = { "bash", "-c", (char *)cmd, NULL };
 	struct untrusted_cmd uc = {
 		.argv = argv, .cwd = s->build_dir, .extra_env = j->build_env, .out_fd = s->log_fd,
-		.keep_fds = j->keep_fds, .n_keep_fds = j->n_keep_fds,
+		.keep_fds = j->keep_fds, .n_keep_fds = j->n_keep_fds, .box = j->box,
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);
 	if (r < 0) {
-		log_printf(s, "modforge: cannot run bash: %s\n", strerror(-r));
+		log_printf(s, "modforge: cannot start the step in its sandbox: %s\n", strerror(-r));
 		code = 127;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -161,6 +161,7 @@ static int strip_module(struct build_state *s, const char *path)
 	char *argv[] = { "strip", "-g", (char *)path, NULL };
 	struct untrusted_cmd uc = {
 		.argv = argv, .cwd = s->build_dir, .extra_env = s->job->build_env, .out_fd = s->log_fd,
+		.box = s->job->box,
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);
@@ -234,6 +235,9 @@ static int prepare_build_area(struct build_state *s)
 	int r = rm_rf(s->build_dir);
 	if (r == 0)
 		r = copy_tree(s->source_dir, s->build_dir);
+	/* The build runs as the build user: it must own its build area (and its log). */
+	if (r == 0 && j->build_uid)
+		r = chown_tree(s->build_dir, j->build_uid, j->build_gid);
 	if (r < 0) {
 		error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, s->build_dir, strerror(-r));
 		return 15;

@@ -15,6 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
+
+struct confinement;
 
 struct build_record {
 	const char *built_name;      /* without .ko */
@@ -36,6 +39,9 @@ struct build_job {
 	char *const *build_env;          /* NAME=value for every step (CC, KERNEL_CC, MAKEFLAGS) */
 	const int *keep_fds;             /* fds every step inherits: the jobserver pipe */
 	int n_keep_fds;
+	const struct confinement *box;   /* the sandbox of every untrusted step (NULL: none) */
+	uid_t build_uid;                 /* as root: owner of the build area (0: leave it) */
+	gid_t build_gid;
 	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */
 	bool verbose;
 	FILE *out, *err;

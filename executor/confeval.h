@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 struct buf;
+struct confinement;
 
 struct confeval_target {
 	const char *kernelver;
@@ -40,6 +41,7 @@ struct confeval_request {
 	 * files are read; NULL = online CPUs / "". */
 	const char *parallel_jobs;
 	const char *running_distribution;
+	const struct confinement *box; /* the sandbox of the evaluation (NULL: none) */
 };
 
 /* Runs the evaluator. Fills out with the NUL-separated records, err with bash's stderr.

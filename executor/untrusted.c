@@ -12,6 +12,13 @@ static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, s
 {
 	pol->cwd = c->cwd;
 	pol->extra_env = c->extra_env;
+	if (c->box && c->box->confine) {
+		pol->confine = true;
+		pol->hidden = c->box->hidden;
+		pol->readonly = c->box->readonly;
+		pol->writable = c->box->writable;
+		pol->filter = c->box->filter;
+	}
 	sandbox_build_env(pol, environ, env);
 	*spec = (struct proc_spec){
 		.argv = c->argv,

@@ -8,7 +8,19 @@
 #ifndef MODFORGE_UNTRUSTED_H
 #define MODFORGE_UNTRUSTED_H
 
+#include <stdbool.h>
+
 struct buf;
+struct sandbox_filter;
+
+/* What the orchestrator decided for one job's untrusted steps (sandbox/sandbox.h). */
+struct confinement {
+	bool confine;                  /* false only with --no-sandbox */
+	const char *const *hidden;     /* NULL-terminated, absolute */
+	const char *const *readonly;
+	const char *const *writable;
+	const struct sandbox_filter *filter;
+};
 
 struct untrusted_cmd {
 	char *const *argv;         /* the program and its arguments */
@@ -17,6 +29,7 @@ struct untrusted_cmd {
 	int out_fd;                /* stdout and stderr; -1 = inherit */
 	const int *keep_fds;       /* fds the step inherits (the jobserver pipe) */
 	int n_keep_fds;
+	const struct confinement *box; /* NULL = environment only, not confined */
 };
 
 /* Runs the step and waits. Returns 0 (see *exit_code) or -errno if it could not start. */

@@ -61,6 +61,7 @@ struct request {
 	bool all_kernels;        /* every kernel of the install tree that has headers */
 	bool no_cache;           /* build even when the cache has the result */
 	char *events;            /* --events FILE: JSON lines of job events */
+	bool no_sandbox;         /* run untrusted steps unconfined (warned) */
 };
 
 struct cli_error {

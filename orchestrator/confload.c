@@ -9,13 +9,16 @@
 #include "common/xalloc.h"
 #include "executor/confeval.h"
 #include "orchestrator/conf.h"
+#include "orchestrator/confine.h"
 #include "orchestrator/context.h"
 #include "orchestrator/targets.h"
 
-/* The dkms.conf then the /etc/dkms overrides that apply to every target. */
+/* The dkms.conf then the /etc/dkms overrides that apply to every target. The conf is
+ * named by its real path: the dkms tree its source link lives in is hidden from bash. */
 static void conf_files(const struct ctx *c, const struct conf_load *l, struct strv *files)
 {
-	strv_push(files, l->conf_path);
+	_cleanup_free_ char *real = real_path(l->conf_path);
+	strv_push(files, real ? real : l->conf_path);
 	if (!l->module)
 		return;
 	strv_pushf(files, "%s/%s.conf", c->etc_dkms, l->module);
@@ -64,7 +67,9 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 		et[i] = (struct confeval_target){ k, a, targets[i].kernel_source_dir, targets[i].kernel_config,
 						  (const char *const *)per[i].items, per[i].n };
 	}
-	_cleanup_free_ char *dir = xstrdup(l->conf_path);
+	_cleanup_free_ char *dir = real_path(l->conf_path);
+	if (!dir)
+		dir = xstrdup(l->conf_path);
 	char *slash = strrchr(dir, '/');
 	if (slash)
 		*slash = '\0';
@@ -78,10 +83,14 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 		.targets = et, .n_targets = n, .cwd = slash ? dir : ".",
 		.parallel_jobs = c->parallel_jobs, .running_distribution = c->running_distribution,
 	};
+	struct job_box box;
+	box_for_confeval(c, l->conf_path, targets, n, &box);
+	req.box = &box.box;
 	_cleanup_buf_ struct buf out = BUF_INIT;
 	_cleanup_buf_ struct buf err = BUF_INIT;
 	int code = 0;
 	int r = confeval_run(&req, &out, &err, &code);
+	job_box_release(&box);
 	for (size_t i = 0; i < n; i++)
 		strv_release(&per[i]);
 	free(per);

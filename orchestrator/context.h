@@ -6,6 +6,9 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
+
+struct sandbox_filter;
 
 #include "orchestrator/cli.h"
 #include "orchestrator/conf.h"
@@ -23,6 +26,10 @@ struct ctx {
 	char *parallel_jobs;         /* make -j value; "" = plain -j */
 	int max_jobs;                /* build jobs run at once */
 	bool is_root;
+	bool sandbox;                /* untrusted steps confined (off only with --no-sandbox) */
+	const struct sandbox_filter *filter; /* compiled once per run */
+	uid_t build_uid;             /* as root: the user builds run as */
+	gid_t build_gid;
 	FILE *out, *err;
 };
 

@@ -15,6 +15,7 @@
 #include "executor/install.h"
 #include "executor/proc.h"
 #include "orchestrator/conf.h"
+#include "orchestrator/confine.h"
 #include "orchestrator/context.h"
 #include "orchestrator/jobs_internal.h"
 #include "orchestrator/targets.h"
@@ -313,6 +314,8 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		fprintf(c->err, "Warning: the MAKE of %s/%s passes -j: that make runs its own jobs, outside modforge's -j budget\n",
 			j->module, j->version);
 	struct build_worker w;
+	struct job_box box;
+	box_for_build(c, j->module, j->version, p->target, p->conf, &box);
 	struct build_record *recs = xcalloc(p->conf->n_records, sizeof(*recs));
 	struct strv env = STRV_INIT;
 	int fds[2] = { r->js.rfd, r->js.wfd };
@@ -321,6 +324,11 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	if (r->js.rfd >= 0) {
 		w.job.keep_fds = fds;
 		w.job.n_keep_fds = 2;
+	}
+	w.job.box = &box.box;
+	if (c->sandbox && c->is_root) {
+		w.job.build_uid = c->build_uid;
+		w.job.build_gid = c->build_gid;
 	}
 	int ret;
 	if (try_cache(r, j, p, &w.job, out)) {
@@ -341,6 +349,7 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	free(recs);
 	free((char *)w.job.make_command);
 	strv_release(&env);
+	job_box_release(&box);
 	return ret < 0 ? ret : ret == SCHED_DONE ? SCHED_DONE : SCHED_STARTED;
 }
 

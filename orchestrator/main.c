@@ -21,6 +21,7 @@
 #include "orchestrator/conf.h"
 #include "orchestrator/context.h"
 #include "orchestrator/framework.h"
+#include "sandbox/sandbox.h"
 
 #define DKMS_COMPAT_RELEASE "3.4.3"
 
@@ -109,6 +110,38 @@ static int online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? (int)n : 1;
+}
+
+/* Untrusted steps run confined unless --no-sandbox; a machine without usable user
+ * namespaces gets a clear error naming the setting, never a silent fallback. */
+static int setup_sandbox(struct ctx *c, struct sandbox_filter **filter)
+{
+	*filter = NULL;
+	const char *uid = getenv("MODFORGE_BUILD_UID");
+	c->build_uid = uid && *uid ? (uid_t)strtoul(uid, NULL, 10) : SANDBOX_BUILD_UID_DEFAULT;
+	c->build_gid = uid && *uid ? (gid_t)c->build_uid : SANDBOX_BUILD_GID_DEFAULT;
+	if (c->req->no_sandbox) {
+		ctx_warn(c, "--no-sandbox: dkms.conf, patches, scripts and make run unconfined, with modforge's own privileges.");
+		c->sandbox = false;
+		return 0;
+	}
+	c->sandbox = true;
+	if (c->req->action == ACT_STATUS || c->req->dry_run)
+		return 0;
+	struct sandbox_policy probe = { .confine = true, .build_uid = c->build_uid, .build_gid = c->build_gid };
+	int e = sandbox_probe(&probe);
+	if (e == -SANDBOX_ENOUSERNS) {
+		ctx_error(c, "Cannot confine untrusted build steps: %s\n"
+			  "modforge never builds unconfined on its own; --no-sandbox does, explicitly.", sandbox_userns_hint());
+		return 1;
+	}
+	if (e < 0) {
+		ctx_error(c, "Cannot confine untrusted build steps: %s", strerror(-e));
+		return 1;
+	}
+	if (sandbox_filter_new(filter) == 0)
+		c->filter = *filter;
+	return 0;
 }
 
 static int dispatch(struct ctx *c)
@@ -211,7 +244,11 @@ int main(int argc, char **argv)
 	struct ctx c = { 0 };
 	struct framework fw;
 	setup_ctx(&c, &req, prog, &fw);
-	rc = dispatch(&c);
+	struct sandbox_filter *filter = NULL;
+	rc = setup_sandbox(&c, &filter);
+	if (rc == 0)
+		rc = dispatch(&c);
+	sandbox_filter_free(filter);
 	fflush(stdout);
 	framework_release(&fw);
 	free(c.parallel_jobs);

@@ -399,6 +399,9 @@ e2e_cleanup() {
 e2e_init() {
 	E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/modforge-e2e.XXXXXX") || { echo "mktemp failed" >&2; exit 1; }
 	trap e2e_cleanup EXIT
+	# Builds run as an unprivileged build user inside modforge's sandbox: it must be able
+	# to walk down to the scratch trees (mktemp -d makes 0700).
+	chmod 755 "$E2E_TMP"
 	E2E_START=$SECONDS
 	e2e_real_snapshot >"$E2E_TMP/real.before"
 	# modforge reads /etc/dkms (framework.conf, overrides) from here: never the host's.

@@ -1,0 +1,33 @@
+/* confine.h - what each job's untrusted steps may see and write: the orchestrator's half
+ * of the sandbox (the mechanism is sandbox/, applied by executor/untrusted).
+ *
+ * A build may write its build area only; it sees its source, the kernel's headers and
+ * the results of the modules it BUILD_DEPENDS on read-only; the dkms tree (and with it any
+ * key kept there), /root, /home and /run are hidden; /tmp is private. dkms.conf
+ * evaluation writes nothing and sees the conf's directory, /etc/dkms and the headers.
+ * Ownership: a struct job_box owns its path lists; box.* point into them.
+ */
+#ifndef MODFORGE_CONFINE_H
+#define MODFORGE_CONFINE_H
+
+#include <stddef.h>
+
+#include "common/strv.h"
+#include "executor/untrusted.h"
+
+struct ctx;
+struct module_conf;
+struct target;
+
+struct job_box {
+	struct strv hidden, readonly, writable;
+	struct confinement box;
+};
+
+void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,
+		   const struct module_conf *conf, struct job_box *out);
+void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets,
+		      size_t n, struct job_box *out);
+void job_box_release(struct job_box *b);
+
+#endif
