@@ -6,7 +6,7 @@
 set -euo pipefail
 MF=${1:-$(dirname "$0")/../build/modforge}
 N=${2:-3}
-K=$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 | grep -v cloud | sort -V | tail -1)
+K=$(ls -d /usr/src/linux-headers-6.1.0-*-amd64 | grep -vE -- "-(cloud|rt)-amd64$" | sort -V | tail -1)
 K=${K#/usr/src/linux-headers-}
 ROOT=$(mktemp -d /var/tmp/modforge-sbbench.XXXXXX)
 trap 'rm -rf "$ROOT"' EXIT
