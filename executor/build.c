@@ -18,10 +18,12 @@
 struct build_state {
 	const struct build_job *job;
 	char *source_dir;   /* <dkms>/<m>/<v>/source */
-	char *build_dir;    /* <dkms>/<m>/<v>/build */
+	char *build_dir;    /* <dkms>/<m>/<v>/build: where the steps see their build area */
+	char *work_dir;     /* where it really is (a private area, or build_dir itself) */
 	char *kernel_dir;   /* <dkms>/<m>/<v>/<k> */
 	char *base_dir;     /* <dkms>/<m>/<v>/<k>/<a> */
-	char *log_path;     /* <build_dir>/make.log */
+	char *log_path;     /* <build_dir>/make.log, as messages name it */
+	char *work_log;     /* <work_dir>/make.log, where it is written */
 	int log_fd;
 };
 
@@ -93,7 +95,8 @@ static int run_build_script(struct build_state *s, const char *type, const char 
 		return 0;
 	const struct build_job *j = s->job;
 	_cleanup_free_ char *run = xasprintf("%s/%s", s->build_dir, script);
-	_cleanup_free_ char *prog = xstrndup(run, strcspn(run, " "));
+	_cleanup_free_ char *work_run = xasprintf("%s/%s", s->work_dir, script);
+	_cleanup_free_ char *prog = xstrndup(work_run, strcspn(work_run, " "));
 	if (access(prog, X_OK) != 0) {
 		fprintf(j->out, "\n");
 		fflush(j->out);
@@ -121,7 +124,7 @@ static int apply_patches(struct build_state *s)
 			error_lines(j->err, "Patch %s as specified in dkms.conf contains '..' path component.", p);
 			return 5;
 		}
-		_cleanup_free_ char *abs = xasprintf("%s/patches/%s", s->build_dir, p);
+		_cleanup_free_ char *abs = xasprintf("%s/patches/%s", s->work_dir, p);
 		if (!path_exists(abs)) {
 			error_lines(j->err, "Patch %s as specified in dkms.conf cannot be\nfound in %s/patches/.",
 				    p, s->build_dir);
@@ -143,7 +146,7 @@ static int check_built_modules(struct build_state *s)
 	const struct build_job *j = s->job;
 	for (size_t i = 0; i < j->n_records; i++) {
 		const struct build_record *r = &j->records[i];
-		_cleanup_free_ char *path = xasprintf("%s/%s%s.ko", s->build_dir, r->built_location, r->built_name);
+		_cleanup_free_ char *path = xasprintf("%s/%s%s.ko", s->work_dir, r->built_location, r->built_name);
 		if (is_regular(path))
 			continue;
 		error_lines(j->err,
@@ -197,19 +200,20 @@ static int collect_results(struct build_state *s)
 		r = mkdir_p(moddir, 0755);
 	if (r == 0)
 		r = mkdir_p(mfdir, 0755);
-	_cleanup_free_ char *symvers = path_join(s->build_dir, "Module.symvers");
+	_cleanup_free_ char *symvers = path_join(s->work_dir, "Module.symvers");
 	_cleanup_free_ char *symvers_dst = path_join(moddir, "Module.symvers");
 	if (r == 0 && is_regular(symvers))
 		r = copy_file_atomic(symvers, symvers_dst, 0644);
 	for (size_t i = 0; r == 0 && i < j->n_records; i++) {
 		const struct build_record *rec = &j->records[i];
-		_cleanup_free_ char *built = xasprintf("%s/%s%s.ko", s->build_dir, rec->built_location, rec->built_name);
+		_cleanup_free_ char *built = xasprintf("%s/%s%s.ko", s->work_dir, rec->built_location, rec->built_name);
+		_cleanup_free_ char *seen = xasprintf("%s/%s%s.ko", s->build_dir, rec->built_location, rec->built_name);
 		if (!is_regular(built)) {
-			fprintf(j->err, "Warning: %s has disappeared\n", built);
+			fprintf(j->err, "Warning: %s has disappeared\n", seen);
 			continue;
 		}
-		if (rec->strip && strip_module(s, built) < 0)
-			fprintf(j->err, "Warning: strip -g %s failed\n", built);
+		if (rec->strip && strip_module(s, seen) < 0)
+			fprintf(j->err, "Warning: strip -g %s failed\n", seen);
 		_cleanup_free_ char *dst = xasprintf("%s/%s.ko", moddir, rec->dest_name);
 		r = copy_file_atomic(built, dst, 0644);
 		manifest_add(&manifest, rec);
@@ -232,20 +236,21 @@ static int collect_results(struct build_state *s)
 static int prepare_build_area(struct build_state *s)
 {
 	const struct build_job *j = s->job;
-	int r = rm_rf(s->build_dir);
+	int r = rm_rf(s->work_dir);
 	if (r == 0)
-		r = copy_tree(s->source_dir, s->build_dir);
+		r = copy_tree(s->source_dir, s->work_dir);
 	/* The build runs as the build user: it must own its build area (and its log). */
 	if (r == 0 && j->build_uid)
-		r = chown_tree(s->build_dir, j->build_uid, j->build_gid);
+		r = chown_tree(s->work_dir, j->build_uid, j->build_gid);
 	if (r < 0) {
-		error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, s->build_dir, strerror(-r));
+		error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, s->work_dir, strerror(-r));
 		return 15;
 	}
 	s->log_path = path_join(s->build_dir, "make.log");
-	s->log_fd = open(s->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	s->work_log = path_join(s->work_dir, "make.log");
+	s->log_fd = open(s->work_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (s->log_fd < 0) {
-		error_lines(j->err, "Cannot open %s: %s", s->log_path, strerror(errno));
+		error_lines(j->err, "Cannot open %s: %s", s->work_log, strerror(errno));
 		return 15;
 	}
 	time_t now = time(NULL);
@@ -279,10 +284,10 @@ static int build_steps(struct build_state *s)
 	if (code != 0)
 		return code;
 	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
-	(void)rename(s->log_path, final_log);
+	(void)rename(s->work_log, final_log);
 	close(s->log_fd);
 	s->log_fd = -1;
-	rm_rf(s->build_dir);
+	rm_rf(s->work_dir);
 	return 0;
 }
 
@@ -291,13 +296,22 @@ int build_run(const struct build_job *job)
 	struct build_state s = { .job = job, .log_fd = -1 };
 	s.source_dir = xasprintf("%s/%s/%s/source", job->dkms_tree, job->module, job->version);
 	s.build_dir = xasprintf("%s/%s/%s/build", job->dkms_tree, job->module, job->version);
+	s.work_dir = xstrdup(job->work_dir ? job->work_dir : s.build_dir);
 	s.kernel_dir = xasprintf("%s/%s/%s/%s", job->dkms_tree, job->module, job->version, job->kernel);
 	s.base_dir = path_join(s.kernel_dir, job->arch);
 	int code = build_steps(&s);
 	if (s.log_fd >= 0)
 		close(s.log_fd);
+	/* A failed private area becomes <m>/<v>/build, where dkms leaves a failed build (and
+	 * where the message above told the user to look). */
+	if (code != 0 && strcmp(s.work_dir, s.build_dir) != 0 && is_dir(s.work_dir)) {
+		rm_rf(s.build_dir);
+		(void)rename(s.work_dir, s.build_dir);
+	}
 	free(s.source_dir);
 	free(s.build_dir);
+	free(s.work_dir);
+	free(s.work_log);
 	free(s.kernel_dir);
 	free(s.base_dir);
 	free(s.log_path);

@@ -3,7 +3,8 @@
  * The orchestrator has already decided that the job should run (not built yet, not
  * excluded, headers present, BUILD_DEPENDS met) and resolved every string: this room only
  * performs dkms's build steps, in dkms's order and with its text:
- *   fresh copy of source/ into <m>/<v>/build, make.log header, patches, PRE_BUILD,
+ *   fresh copy of source/ into <m>/<v>/build (or into the job's private area, which
+ *   the steps see at that path), make.log header, patches, PRE_BUILD,
  *   make, check every built module, strip, copy into <k>/.tmp_<a>_XXXXXX/module,
  *   atomic rename to <k>/<a>, POST_BUILD, move make.log, delete the build area.
  * Untrusted steps go through executor/untrusted. Progress text goes to job->out, errors
@@ -40,6 +41,8 @@ struct build_job {
 	const int *keep_fds;             /* fds every step inherits: the jobserver pipe */
 	int n_keep_fds;
 	const struct confinement *box;   /* the sandbox of every untrusted step (NULL: none) */
+	const char *work_dir;            /* the job's private build area, which the sandbox binds
+					  * at <m>/<v>/build for the steps; NULL: build there */
 	uid_t build_uid;                 /* as root: owner of the build area (0: leave it) */
 	gid_t build_gid;
 	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */

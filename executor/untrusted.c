@@ -17,13 +17,15 @@ static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, s
 		pol->hidden = c->box->hidden;
 		pol->readonly = c->box->readonly;
 		pol->writable = c->box->writable;
+		pol->writable_at = c->box->writable_at;
 		pol->filter = c->box->filter;
 	}
 	sandbox_build_env(pol, environ, env);
 	*spec = (struct proc_spec){
 		.argv = c->argv,
 		.envp = strv_array(env),
-		.cwd = c->cwd,
+		/* Confined, the sandbox changes directory once its mounts are in place. */
+		.cwd = pol->confine ? NULL : c->cwd,
 		.stdin_fd = -1,
 		.stdout_fd = c->out_fd,
 		.stderr_fd = c->out_fd >= 0 ? -2 : -1,

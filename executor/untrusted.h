@@ -19,6 +19,7 @@ struct confinement {
 	const char *const *hidden;     /* NULL-terminated, absolute */
 	const char *const *readonly;
 	const char *const *writable;
+	const char *const *writable_at; /* pairs: source, target (see sandbox.h) */
 	const struct sandbox_filter *filter;
 };
 

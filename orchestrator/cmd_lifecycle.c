@@ -287,8 +287,10 @@ static int build_or_install(struct ctx *c, bool install)
 			p->conf = confs[i];
 			p->for_install = install;
 			plan_dep(&s.plan, b, eval);
-			/* One build area per module/version: its builds take turns. */
-			plan_lock(&s.plan, b, area);
+			/* Unconfined, the one build area of a module/version makes its builds
+			 * take turns; confined, each has its own. */
+			if (!c->sandbox)
+				plan_lock(&s.plan, b, area);
 			if (!install)
 				continue;
 			p = jobs_add(&s, JOB_INSTALL, mv.module, mv.version, &tl.items[i], &in);

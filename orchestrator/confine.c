@@ -50,12 +50,13 @@ static void finish(const struct ctx *c, struct job_box *b)
 		.hidden = (const char *const *)strv_array(&b->hidden),
 		.readonly = (const char *const *)strv_array(&b->readonly),
 		.writable = (const char *const *)strv_array(&b->writable),
+		.writable_at = (const char *const *)strv_array(&b->writable_at),
 		.filter = c->filter,
 	};
 }
 
 void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,
-		   const struct module_conf *conf, struct job_box *out)
+		   const struct module_conf *conf, const char *work_dir, struct job_box *out)
 {
 	memset(out, 0, sizeof(*out));
 	common_hidden(c, &out->hidden);
@@ -73,9 +74,11 @@ void box_for_build(const struct ctx *c, const char *m, const char *v, const stru
 		add_existing(&out->readonly, real);
 	}
 	_cleanup_free_ char *area = tree_build_area(&c->paths, m, v);
-	(void)mkdir_p(area, 0755);
-	_cleanup_free_ char *real_area = real_path(area);
-	strv_push(&out->writable, real_area ? real_area : area);
+	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, m, v);
+	_cleanup_free_ char *real_vdir = real_path(vdir);
+	_cleanup_free_ char *seen = real_vdir ? path_join(real_vdir, "build") : xstrdup(area);
+	strv_push(&out->writable_at, work_dir);
+	strv_push(&out->writable_at, seen);
 	finish(c, out);
 }
 
@@ -102,4 +105,5 @@ void job_box_release(struct job_box *b)
 	strv_release(&b->hidden);
 	strv_release(&b->readonly);
 	strv_release(&b->writable);
+	strv_release(&b->writable_at);
 }

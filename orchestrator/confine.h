@@ -20,12 +20,13 @@ struct module_conf;
 struct target;
 
 struct job_box {
-	struct strv hidden, readonly, writable;
+	struct strv hidden, readonly, writable, writable_at;
 	struct confinement box;
 };
 
+/* work_dir: the job's private build area, shown to the steps at <m>/<v>/build. */
 void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,
-		   const struct module_conf *conf, struct job_box *out);
+		   const struct module_conf *conf, const char *work_dir, struct job_box *out);
 void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets,
 		      size_t n, struct job_box *out);
 void job_box_release(struct job_box *b);

@@ -314,8 +314,12 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		fprintf(c->err, "Warning: the MAKE of %s/%s passes -j: that make runs its own jobs, outside modforge's -j budget\n",
 			j->module, j->version);
 	struct build_worker w;
+	/* Confined, each build has a private area (seen at <m>/<v>/build), so one
+	 * module/version builds for several kernels at once. */
+	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, j->module, j->version);
+	_cleanup_free_ char *work = xasprintf("%s/.build-%s-%s", vdir, j->kernel, j->arch);
 	struct job_box box;
-	box_for_build(c, j->module, j->version, p->target, p->conf, &box);
+	box_for_build(c, j->module, j->version, p->target, p->conf, work, &box);
 	struct build_record *recs = xcalloc(p->conf->n_records, sizeof(*recs));
 	struct strv env = STRV_INIT;
 	int fds[2] = { r->js.rfd, r->js.wfd };
@@ -326,6 +330,8 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		w.job.n_keep_fds = 2;
 	}
 	w.job.box = &box.box;
+	if (c->sandbox)
+		w.job.work_dir = work;
 	if (c->sandbox && c->is_root) {
 		w.job.build_uid = c->build_uid;
 		w.job.build_gid = c->build_gid;

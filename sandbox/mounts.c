@@ -85,6 +85,26 @@ static int open_binds(struct sources *s, const char *const *list, bool rw)
 	return 0;
 }
 
+/* Adds the (source, target) pairs of list as read-write binds at the targets. */
+static int open_binds_at(struct sources *s, const char *const *list)
+{
+	for (const char *const *p = list; p && p[0] && p[1]; p += 2) {
+		struct stat st;
+		if (s->n_binds == MAX_PATHS)
+			return -E2BIG;
+		int fd = open(p[0], O_PATH | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		if (fstat(fd, &st) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+		s->binds[s->n_binds++] = (struct bind){ p[1], fd, S_ISDIR(st.st_mode), true };
+	}
+	return 0;
+}
+
 static int open_sources(struct sources *s, const struct sandbox_policy *p)
 {
 	char path[32];
@@ -95,7 +115,9 @@ static int open_sources(struct sources *s, const struct sandbox_policy *p)
 			return -errno; /* /dev/null is needed, the others are optional */
 	}
 	int r = open_binds(s, p->readonly, false);
-	return r < 0 ? r : open_binds(s, p->writable, true);
+	if (r == 0)
+		r = open_binds(s, p->writable, true);
+	return r < 0 ? r : open_binds_at(s, p->writable_at);
 }
 
 /* Returns the MS_* flags a bind remount of path must keep (those the kernel locks in a

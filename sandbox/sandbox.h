@@ -64,6 +64,9 @@ struct sandbox_policy {
 	const char *const *readonly;/* shown read-only, e.g. a dependency's Module.symvers
 				     * inside a hidden dkms tree; must exist */
 	const char *const *writable;/* bind-mounted read-write (nosuid, nodev); must exist */
+	const char *const *writable_at; /* pairs: source, target, ...: source (which must
+				     * exist) bound read-write at target, e.g. a job's private
+				     * build area at the build path its dkms.conf names */
 	uid_t build_uid;            /* the step's uid when the caller is root; 0 = default */
 	gid_t build_gid;            /* likewise its gid */
 	bool allow_net;             /* keep the caller's network namespace */

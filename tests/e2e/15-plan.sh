@@ -44,17 +44,23 @@ expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-consumer-1.0" -k "$K1"
 before=$(snapshot)
 
 expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2" --dry-run --json
-check_plan "$E2E_OUT" "install plan: build -> install -> depmod per kernel, builds in turn" '
+check_plan "$E2E_OUT" "install plan: build -> install -> depmod per kernel; confined builds of one module/version run at once" '
 e = find("eval", "mf-hello")
 b1, b2 = find("build", "mf-hello", K1), find("build", "mf-hello", K2)
 i1, i2 = find("install", "mf-hello", K1), find("install", "mf-hello", K2)
 d1, d2 = find("depmod", None, K1), find("depmod", None, K2)
 assert e in deps(b1) and e in deps(b2)
-assert jobs[b1]["lock"] == jobs[b2]["lock"], "one build area per module/version: its builds share a lock"
-assert b1 not in deps(b2) and b2 not in deps(b1), "...but either kernel may go first"
+assert b1 not in deps(b2) and b2 not in deps(b1), "no order between the kernels"
+assert "lock" not in jobs[b1] and "lock" not in jobs[b2], "each confined build has its own build area"
 assert deps(i1) == {b1} and deps(i2) == {b2}
 assert deps(d1) == {i1} and deps(d2) == {i2}
 assert all(j["state"] == "pending" for j in jobs if j["kind"] != "eval")
+'
+
+expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2" --dry-run --json --no-sandbox
+check_plan "$E2E_OUT" "unconfined, the builds of one module/version share its one build area: a lock" '
+b1, b2 = find("build", "mf-hello", K1), find("build", "mf-hello", K2)
+assert jobs[b1]["lock"] == jobs[b2]["lock"] and jobs[b1]["lock"].endswith("/mf-hello/1.0/build")
 '
 
 expect_rc 0 mf autoinstall -k "$K1" --dry-run --json
