@@ -8,7 +8,9 @@ ended, builds longest chain first (rank = own time + the heaviest chain after it
 two jobs with the same lock at once, at most P slots in use. A build's parallelism is
 capped by what it showed on the measured machine (cpu_ms / duration_ms, at least 1), so
 the projection does not assume makes scale further than they were seen to: a lower bound
-on what P cores give. Inline jobs (install, depmod) take their measured time on no slot.
+on what P cores give. Running builds share the cores (each holds one slot at least, as
+with the jobserver). Inline jobs (install, depmod) take their measured time on no slot.
+Check: at P = the measured machine's cores it should come close to the measured wall time.
 
 dkms's projection: the same jobs one after the other (dkms runs one build at a time; its
 make gets -jP but each build is capped the same way).
@@ -54,38 +56,50 @@ def ranks(jobs):
     return {i: rank(i) for i in jobs}
 
 
+def shares(run, jobs, slots):
+    """Water-filling: P cores shared by the running builds, each capped at its par."""
+    rate, left, todo = {}, float(slots), sorted(run, key=lambda i: jobs[i]["par"])
+    for n, i in enumerate(todo):
+        rate[i] = min(jobs[i]["par"], left / (len(todo) - n))
+        left -= rate[i]
+    return rate
+
+
 def simulate(jobs, slots):
+    """Builds start by rank whenever fewer than P run (each holds at least one slot) and no
+    running job has their lock; running builds share the P cores (fluid), each at most at
+    its measured parallelism. Inline jobs take their measured time."""
     rank = ranks(jobs)
-    done, running, t = set(), [], 0.0    # running: (end, id, slots used)
-    free, locks = float(slots), set()
+    done, t = set(), 0.0
+    remaining = {}                      # running build -> work left (CPU s)
+    inline = []                         # (end, id)
     pending = set(jobs)
-    while pending or running:
-        ready = [i for i in pending if all(d in done for d in jobs[i]["deps"])]
-        ready.sort(key=lambda i: (-rank[i], i))
-        started = False
+    while pending or remaining or inline:
+        ready = sorted((i for i in pending if all(d in done for d in jobs[i]["deps"])),
+                       key=lambda i: (-rank[i], i))
         for i in ready:
             j = jobs[i]
             if j["kind"] != "build":
-                heapq.heappush(running, (t + j["wall"], i, 0.0))
+                heapq.heappush(inline, (t + j["wall"], i))
                 pending.discard(i)
-                started = True
-                continue
-            if j.get("lock") in locks or free < 1:
-                continue
-            use = min(free, j["par"])
-            heapq.heappush(running, (t + j["work"] / use, i, use))
-            free -= use
-            if j.get("lock"):
-                locks.add(j["lock"])
-            pending.discard(i)
-            started = True
-        if started:
-            continue
-        end, i, use = heapq.heappop(running)
-        t = end
-        free += use
-        locks.discard(jobs[i].get("lock"))
-        done.add(i)
+            elif len(remaining) < slots and not any(jobs[k].get("lock") and jobs[k].get("lock") == j.get("lock")
+                                                    for k in remaining):
+                remaining[i] = j["work"]
+                pending.discard(i)
+        rate = shares(remaining, jobs, slots)
+        dt_build = min((remaining[i] / rate[i] for i in remaining if rate[i] > 0), default=float("inf"))
+        dt_inline = inline[0][0] - t if inline else float("inf")
+        dt = min(dt_build, dt_inline)
+        if dt == float("inf"):
+            break
+        t += dt
+        for i in list(remaining):
+            remaining[i] -= rate[i] * dt
+            if remaining[i] <= 1e-9:
+                del remaining[i]
+                done.add(i)
+        while inline and inline[0][0] <= t + 1e-9:
+            done.add(heapq.heappop(inline)[1])
     return t
 
 

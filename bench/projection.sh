@@ -11,7 +11,8 @@ PKGS=(v4l2loopback-dkms ddcci-dkms bbswitch-dkms evdi-dkms jool-dkms acpi-call-d
 ABI=$(ls -d /usr/src/linux-headers-6.1.0-*-rt-amd64 | sed -E 's|.*/linux-headers-(6\.1\.0-[0-9]+)-rt-amd64|\1|' | sort -V | tail -1)
 KERNELS=("$ABI-amd64" "$ABI-cloud-amd64" "$ABI-rt-amd64")
 ROOT=$(mktemp -d /var/tmp/modforge-projection.XXXXXX)
-trap 'rm -rf "$ROOT"' EXIT
+OUT=$HERE/results/projection
+trap 'mkdir -p "$OUT"; cp "$ROOT/plan.json" "$ROOT/events.jsonl" "$OUT/" 2>/dev/null; rm -rf "$ROOT"' EXIT
 chmod 755 "$ROOT"
 mkdir -p "$ROOT"/{dkms,src,etc,deb}
 for k in "${KERNELS[@]}"; do
