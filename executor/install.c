@@ -14,6 +14,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "executor/proc.h"
+#include "executor/untrusted.h"
 
 static void error_lines(FILE *err, const char *msg)
 {
@@ -105,11 +106,15 @@ static int archive_original(const struct install_job *j, const struct install_re
 	return ret;
 }
 
-int package_script_run(const char *source_dir, const char *type, const char *script, FILE *out,
-		       FILE *err)
+int package_script_run(const char *source_dir, const char *type, const char *script,
+		       const struct confinement *box, FILE *out, FILE *err)
 {
 	if (!script || !*script)
 		return 0;
+	/* Confined, the dkms tree (where the source link lives) is hidden: use the real dir. */
+	_cleanup_free_ char *real = box ? real_path(source_dir) : NULL;
+	if (real)
+		source_dir = real;
 	_cleanup_free_ char *run = xasprintf("%s/%s", source_dir, script);
 	_cleanup_free_ char *prog = xstrndup(run, strcspn(run, " "));
 	if (access(prog, X_OK) != 0) {
@@ -123,10 +128,15 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	/* dkms runs `exec $run` from the source dir: word-split, no other shell syntax. */
 	_cleanup_free_ char *cmd = xasprintf("exec %s", run);
 	char *argv[] = { "bash", "-c", cmd, NULL };
-	struct proc_spec spec = { .argv = argv, .cwd = source_dir, .stdin_fd = -1, .stdout_fd = -1,
-				  .stderr_fd = -1 };
-	int code = 0;
-	int r = proc_run(&spec, &code);
+	int code = 0, r;
+	if (box) {
+		struct untrusted_cmd uc = { .argv = argv, .cwd = source_dir, .out_fd = -1, .box = box };
+		r = untrusted_run(&uc, &code);
+	} else {
+		struct proc_spec spec = { .argv = argv, .cwd = source_dir, .stdin_fd = -1, .stdout_fd = -1,
+					  .stderr_fd = -1 };
+		r = proc_run(&spec, &code);
+	}
 	return r < 0 ? 127 : code;
 }
 
@@ -177,7 +187,7 @@ int install_run(const struct install_job *j)
 			return 6;
 		}
 	}
-	if (package_script_run(j->source_dir, "pre_install", j->pre_install, j->out, j->err) != 0 && !j->force) {
+	if (package_script_run(j->source_dir, "pre_install", j->pre_install, j->script_box, j->out, j->err) != 0 && !j->force) {
 		error_lines(j->err, "pre_install failed, aborting install.\nYou may override by specifying --force.");
 		return 101;
 	}
@@ -194,7 +204,7 @@ int install_run(const struct install_job *j)
 		error_lines(j->err, m);
 		return 6;
 	}
-	package_script_run(j->source_dir, "post_install", j->post_install, j->out, j->err);
+	package_script_run(j->source_dir, "post_install", j->post_install, j->script_box, j->out, j->err);
 	return 0;
 }
 
@@ -277,7 +287,7 @@ int uninstall_run(const struct install_job *j)
 		fprintf(j->out, "This module version was INACTIVE for this kernel.\n");
 	}
 	fflush(j->out);
-	package_script_run(j->source_dir, "post_remove", j->post_remove, j->out, j->err);
+	package_script_run(j->source_dir, "post_remove", j->post_remove, j->script_box, j->out, j->err);
 	if (active && is_dir(orig_dir)) {
 		fprintf(j->out, "Removing original module(s) from DKMS tree for kernel %s (%s)\n", j->kernel, j->arch);
 		rm_rf(orig_dir);

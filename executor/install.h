@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+struct confinement;
+
 struct install_record {
 	const char *dest_name;     /* without .ko */
 	const char *dest_location; /* effective, e.g. /updates/dkms */
@@ -27,6 +29,7 @@ struct install_job {
 	const char *source_dir;      /* for PRE_INSTALL/POST_INSTALL/POST_REMOVE */
 	const char *pre_install, *post_install, *post_remove;
 	bool force;
+	const struct confinement *script_box; /* --sandbox-scripts; NULL = privileged, as dkms */
 	FILE *out, *err;
 };
 
@@ -41,9 +44,11 @@ int unbuild_run(const char *dkms_tree, const char *m, const char *v, const char 
  * moved), printing "Running depmod... done." as dkms. skip = --no-depmod. */
 int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip,
 	       FILE *out, FILE *err);
-/* Runs a POST_ADD/PRE_INSTALL/... script of the package, privileged, as dkms does:
- * "Running the <type> script:" then its output. Returns its exit status (0 if none). */
-int package_script_run(const char *source_dir, const char *type, const char *script, FILE *out,
-		       FILE *err);
+/* Runs a POST_ADD/PRE_INSTALL/... script of the package as dkms does: "Running the <type>
+ * script:" then its output. Privileged (box NULL), as in dkms; with a box (modforge's
+ * --sandbox-scripts) confined like a build step, from the real source directory.
+ * Returns its exit status (0 if none). */
+int package_script_run(const char *source_dir, const char *type, const char *script,
+		       const struct confinement *box, FILE *out, FILE *err);
 
 #endif

@@ -49,7 +49,7 @@ enum opt_id {
 	O_NO_INITRD, O_NO_CLEAN_KERNEL, O_NO_PREPARE_KERNEL, O_BINARIES_ONLY, O_SOURCE_ONLY,
 	O_FORCE, O_FORCE_VERSION_OVERRIDE, O_ALL, O_VERBOSE, O_RPM_SAFE, O_DKMSTREE,
 	O_SOURCETREE, O_INSTALLTREE, O_SYMLINK, O_CONFIG, O_ARCHIVE, O_ARCH, O_KSRC,
-	O_DIRECTIVE, O_NO_DEPMOD, O_MODPROBE, O_DEBUG, O_JOBS, O_HELP, O_JSON, O_DRY_RUN, O_ALL_KERNELS, O_NO_CACHE, O_EVENTS, O_NO_SANDBOX,
+	O_DIRECTIVE, O_NO_DEPMOD, O_MODPROBE, O_DEBUG, O_JOBS, O_HELP, O_JSON, O_DRY_RUN, O_ALL_KERNELS, O_NO_CACHE, O_EVENTS, O_NO_SANDBOX, O_SANDBOX_SCRIPTS,
 };
 
 /* dkms matches options with a bash `case` in this order; "prefix" entries are `--name*`
@@ -103,6 +103,7 @@ static const struct opt {
 	{ "--no-cache", false, false, O_NO_CACHE },
 	{ "--events", true, true, O_EVENTS },
 	{ "--no-sandbox", false, false, O_NO_SANDBOX },
+	{ "--sandbox-scripts", false, false, O_SANDBOX_SCRIPTS },
 };
 
 static const struct opt *find_opt(const char *arg)
@@ -196,6 +197,7 @@ static void apply_opt(struct request *req, enum opt_id id, const char *val)
 	case O_NO_CACHE: req->no_cache = true; break;
 	case O_EVENTS: set_str(&req->events, val); break;
 	case O_NO_SANDBOX: req->no_sandbox = true; break;
+	case O_SANDBOX_SCRIPTS: req->sandbox_scripts = true; break;
 	}
 }
 
@@ -344,5 +346,5 @@ void cli_usage(const char *prog, struct strv *lines)
 	strv_push(lines, "              [--dkmstree path] [--sourcetree path] [--installtree path]");
 	strv_push(lines, "              [--binaries-only] [--source-only] [--verbose]");
 	strv_push(lines, "              [--no-depmod] [--modprobe-on-install] [-j number] [--version] [--help]");
-	strv_push(lines, "  modforge  = [--json] [--dry-run] [--all-kernels] [--no-cache] [--events=file] [--no-sandbox]");
+	strv_push(lines, "  modforge  = [--json] [--dry-run] [--all-kernels] [--no-cache] [--events=file] [--no-sandbox] [--sandbox-scripts]");
 }

@@ -62,6 +62,7 @@ struct request {
 	bool no_cache;           /* build even when the cache has the result */
 	char *events;            /* --events FILE: JSON lines of job events */
 	bool no_sandbox;         /* run untrusted steps unconfined (warned) */
+	bool sandbox_scripts;    /* POST_ADD/PRE_INSTALL/POST_INSTALL/POST_REMOVE confined too */
 };
 
 struct cli_error {

@@ -12,6 +12,7 @@
 #include "common/xalloc.h"
 #include "executor/install.h"
 #include "orchestrator/conf.h"
+#include "orchestrator/confine.h"
 #include "orchestrator/confload.h"
 #include "orchestrator/context.h"
 #include "orchestrator/jobs.h"
@@ -158,7 +159,13 @@ static int add_module(struct ctx *c, const char *m, const char *v)
 		conf_free(mc);
 		return 1;
 	}
-	package_script_run(srcdir, "post_add", mc->post_add, c->out, c->err);
+	struct job_box box;
+	bool boxed = c->req->sandbox_scripts && c->sandbox;
+	if (boxed)
+		box_for_script(c, srcdir, &box);
+	package_script_run(srcdir, "post_add", mc->post_add, boxed ? &box.box : NULL, c->out, c->err);
+	if (boxed)
+		job_box_release(&box);
 	conf_free(mc);
 	return 0;
 }

@@ -100,6 +100,15 @@ void box_for_confeval(const struct ctx *c, const char *conf_path, const struct t
 	finish(c, out);
 }
 
+void box_for_script(const struct ctx *c, const char *source_dir, struct job_box *out)
+{
+	memset(out, 0, sizeof(*out));
+	common_hidden(c, &out->hidden);
+	_cleanup_free_ char *real = real_path(source_dir);
+	add_existing(&out->readonly, real);
+	finish(c, out);
+}
+
 void job_box_release(struct job_box *b)
 {
 	strv_release(&b->hidden);

@@ -29,6 +29,8 @@ void box_for_build(const struct ctx *c, const char *m, const char *v, const stru
 		   const struct module_conf *conf, const char *work_dir, struct job_box *out);
 void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets,
 		      size_t n, struct job_box *out);
+/* A package script (--sandbox-scripts): sees its source read-only, writes nothing. */
+void box_for_script(const struct ctx *c, const char *source_dir, struct job_box *out);
 void job_box_release(struct job_box *b);
 
 #endif

@@ -16,6 +16,7 @@
 #include "executor/jobserver.h"
 #include "executor/proc.h"
 #include "orchestrator/conf.h"
+#include "orchestrator/confine.h"
 #include "orchestrator/context.h"
 #include "orchestrator/targets.h"
 #include "orchestrator/runlog.h"
@@ -103,6 +104,12 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 	struct install_record *recs = xcalloc(p->conf->n_records + 1, sizeof(*recs));
 	_cleanup_free_ char *src = NULL;
 	fill_install_job(r, j, p, &ij, recs, &src);
+	struct job_box box;
+	bool boxed = c->req->sandbox_scripts && c->sandbox;
+	if (boxed) {
+		box_for_script(c, src, &box);
+		ij.script_box = &box.box;
+	}
 	int code = 0;
 	if (install) {
 		if (is_installed(c, j)) {
@@ -110,6 +117,8 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 				fprintf(c->out, "Module %s/%s already installed on kernel %s (%s), skip. You may override by specifying --force.\n",
 					j->module, j->version, j->kernel, j->arch);
 				free(recs);
+				if (boxed)
+					job_box_release(&box);
 				return 0;
 			}
 			uninstall_run(&ij);
@@ -120,6 +129,8 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 		code = uninstall_run(&ij);
 	}
 	free(recs);
+	if (boxed)
+		job_box_release(&box);
 	touch_kernel(r, j);
 	return code;
 }
