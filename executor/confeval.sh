@@ -135,12 +135,9 @@ __mf_apply_directive() {
 	printf -v "$__mf_dn" '%s' "$__mf_v"
 }
 
-# Runs in the file's subshell after sourcing: prints V and K records, then X status.
-__mf_emit_sourced() {
-	local __mf_st=$1 __mf_n __mf_i __mf_k __mf_ix
-	trap - EXIT ERR RETURN DEBUG
-	set +e +u +f +o pipefail
-	IFS=$' \t\n'
+# Prints a V record for every index of every whitelisted directive.
+__mf_emit_values() {
+	local __mf_n __mf_i __mf_k __mf_ix
 	for __mf_n in "${__mf_names[@]}"; do
 		eval "__mf_ix=(\"\${!${__mf_n}[@]}\")"
 		for __mf_i in "${__mf_ix[@]}"; do
@@ -148,6 +145,15 @@ __mf_emit_sourced() {
 			printf 'V\0%s\0%s\0%s\0' "$__mf_n" "$__mf_i" "${!__mf_k}"
 		done
 	done
+}
+
+# Runs in the file's subshell after sourcing: prints V and K records, then X status.
+__mf_emit_sourced() {
+	local __mf_st=$1 __mf_n
+	trap - EXIT ERR RETURN DEBUG
+	set +e +u +f +o pipefail
+	IFS=$' \t\n'
+	__mf_emit_values
 	for __mf_n in ${!DKMS_DIRECTIVE*}; do
 		printf 'K\0%s\0' "${!__mf_n}"
 	done
@@ -214,17 +220,6 @@ __mf_do_file() {
 	done
 }
 
-# Prints the final V records of the current target.
-__mf_emit_values() {
-	local __mf_n __mf_i __mf_k __mf_ix
-	for __mf_n in "${__mf_names[@]}"; do
-		eval "__mf_ix=(\"\${!${__mf_n}[@]}\")"
-		for __mf_i in "${__mf_ix[@]}"; do
-			__mf_k="${__mf_n}[$__mf_i]"
-			printf 'V\0%s\0%s\0%s\0' "$__mf_n" "$__mf_i" "${!__mf_k}"
-		done
-	done
-}
 
 # The body of one target's subshell: $@ = the files to source for it.
 __mf_target() {
