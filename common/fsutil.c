@@ -343,3 +343,18 @@ void rmdir_empty_upto(const char *dir, const char *stop)
 }
 
 char *real_path(const char *path) { return realpath(path, NULL); }
+
+char *find_in_path(const char *name, const char *search_path)
+{
+	if (!*name || strchr(name, '/') || !search_path)
+		return NULL;
+	_cleanup_free_ char *dirs = xstrdup(search_path);
+	char *save = NULL;
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		char *p = path_join(d, name);
+		if (is_regular(p) && access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}

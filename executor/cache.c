@@ -205,15 +205,7 @@ static char *resolve_cc(const char *cc)
 {
 	if (strchr(cc, '/'))
 		return xstrdup(cc);
-	char path[] = CACHE_PATH;
-	char *save = NULL;
-	for (char *dir = strtok_r(path, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char *p = path_join(dir, cc);
-		if (is_regular(p) && access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return NULL;
+	return find_in_path(cc, CACHE_PATH);
 }
 
 /* Adds `cc --version`'s stdout. Returns 0, -ENOENT if it cannot run or fails, or -errno. */

@@ -51,22 +51,6 @@ static char *final_make_command(const struct ctx *c, const struct job *j, const 
 	return steal_pointer(&cmd);
 }
 
-/* True if name (no '/') is an executable in the directories of PATH. */
-static bool in_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	if (!*name || strchr(name, '/') || !path)
-		return false;
-	_cleanup_free_ char *dirs = xstrdup(path);
-	char *save = NULL;
-	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-		_cleanup_free_ char *p = path_join(d, name);
-		if (access(p, X_OK) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* CC/KERNEL_CC from the kernel's CONFIG_CC_VERSION_TEXT, as dkms does. */
 static void kernel_cc_env(const struct target *t, struct strv *env)
 {
@@ -82,7 +66,8 @@ static void kernel_cc_env(const struct target *t, struct strv *env)
 			v++;
 		size_t n = strcspn(v, "\" \n");
 		_cleanup_free_ char *cc = xstrndup(v, n);
-		if (in_path(cc)) {
+		_cleanup_free_ char *exe = find_in_path(cc, getenv("PATH"));
+		if (exe) {
 			strv_pushf(env, "CC=%s", cc);
 			strv_pushf(env, "KERNEL_CC=%s", cc);
 		}
