@@ -246,6 +246,17 @@ static int prepare_build_area(struct build_state *s)
 		error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, s->work_dir, strerror(-r));
 		return 15;
 	}
+	if (j->source_view) {
+		r = rm_rf(j->source_view);
+		if (r == 0)
+			r = copy_tree(s->source_dir, j->source_view);
+		if (r == 0 && j->build_uid)
+			r = chown_tree(j->source_view, j->build_uid, j->build_gid);
+		if (r < 0) {
+			error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, j->source_view, strerror(-r));
+			return 15;
+		}
+	}
 	s->log_path = path_join(s->build_dir, "make.log");
 	s->work_log = path_join(s->work_dir, "make.log");
 	s->log_fd = open(s->work_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -302,6 +313,8 @@ int build_run(const struct build_job *job)
 	int code = build_steps(&s);
 	if (s.log_fd >= 0)
 		close(s.log_fd);
+	if (job->source_view)
+		rm_rf(job->source_view); /* what the build wrote into its source goes with it */
 	/* A failed private area becomes <m>/<v>/build, where dkms leaves a failed build (and
 	 * where the message above told the user to look). */
 	if (code != 0 && strcmp(s.work_dir, s.build_dir) != 0 && is_dir(s.work_dir)) {

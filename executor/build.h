@@ -4,7 +4,8 @@
  * excluded, headers present, BUILD_DEPENDS met) and resolved every string: this room only
  * performs dkms's build steps, in dkms's order and with its text:
  *   fresh copy of source/ into <m>/<v>/build (or into the job's private area, which
- *   the steps see at that path), make.log header, patches, PRE_BUILD,
+ *   the steps see at that path; and, confined, a second private copy they see at the
+ *   source's own path), make.log header, patches, PRE_BUILD,
  *   make, check every built module, strip, copy into <k>/.tmp_<a>_XXXXXX/module,
  *   atomic rename to <k>/<a>, POST_BUILD, move make.log, delete the build area.
  * Untrusted steps go through executor/untrusted. Progress text goes to job->out, errors
@@ -43,6 +44,10 @@ struct build_job {
 	const struct confinement *box;   /* the sandbox of every untrusted step (NULL: none) */
 	const char *work_dir;            /* the job's private build area, which the sandbox binds
 					  * at <m>/<v>/build for the steps; NULL: build there */
+	const char *source_view;         /* a private copy of source/, which the sandbox binds
+					  * writable at the source's own path, for packages that
+					  * write into their source tree; deleted when the job
+					  * ends, so the real tree never changes. NULL: none */
 	uid_t build_uid;                 /* as root: owner of the build area (0: leave it) */
 	gid_t build_gid;
 	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */

@@ -56,13 +56,15 @@ static void finish(const struct ctx *c, struct job_box *b)
 }
 
 void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,
-		   const struct module_conf *conf, const char *work_dir, struct job_box *out)
+		   const struct module_conf *conf, const char *work_dir, const char *source_view,
+		   struct job_box *out)
 {
 	memset(out, 0, sizeof(*out));
 	common_hidden(c, &out->hidden);
 	_cleanup_free_ char *src = tree_source_link(&c->paths, m, v);
 	_cleanup_free_ char *real_src = real_path(src);
-	add_existing(&out->readonly, real_src);
+	if (!source_view || !real_src)
+		add_existing(&out->readonly, real_src);
 	add_existing(&out->readonly, t->kernel_source_dir);
 	for (size_t i = 0; conf && i < conf->n_build_depends; i++) {
 		const char *d = conf->build_depends[i];
@@ -79,6 +81,10 @@ void box_for_build(const struct ctx *c, const char *m, const char *v, const stru
 	_cleanup_free_ char *seen = real_vdir ? path_join(real_vdir, "build") : xstrdup(area);
 	strv_push(&out->writable_at, work_dir);
 	strv_push(&out->writable_at, seen);
+	if (source_view && real_src) {
+		strv_push(&out->writable_at, source_view);
+		strv_push(&out->writable_at, real_src);
+	}
 	finish(c, out);
 }
 

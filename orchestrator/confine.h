@@ -24,9 +24,12 @@ struct job_box {
 	struct confinement box;
 };
 
-/* work_dir: the job's private build area, shown to the steps at <m>/<v>/build. */
+/* work_dir: the job's private build area, shown to the steps at <m>/<v>/build;
+ * source_view (or NULL): a private copy of the source, shown writable at the source's
+ * real path instead of the source itself (read-only otherwise). */
 void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,
-		   const struct module_conf *conf, const char *work_dir, struct job_box *out);
+		   const struct module_conf *conf, const char *work_dir, const char *source_view,
+		   struct job_box *out);
 void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets,
 		      size_t n, struct job_box *out);
 /* A package script (--sandbox-scripts): sees its source read-only, writes nothing. */

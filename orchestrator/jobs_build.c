@@ -303,8 +303,9 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	 * module/version builds for several kernels at once. */
 	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, j->module, j->version);
 	_cleanup_free_ char *work = xasprintf("%s/.build-%s-%s", vdir, j->kernel, j->arch);
+	_cleanup_free_ char *src_view = xasprintf("%s/.source-%s-%s", vdir, j->kernel, j->arch);
 	struct job_box box;
-	box_for_build(c, j->module, j->version, p->target, p->conf, work, &box);
+	box_for_build(c, j->module, j->version, p->target, p->conf, work, c->sandbox ? src_view : NULL, &box);
 	struct build_record *recs = xcalloc(p->conf->n_records, sizeof(*recs));
 	struct strv env = STRV_INIT;
 	int fds[2] = { r->js.rfd, r->js.wfd };
@@ -315,8 +316,10 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		w.job.n_keep_fds = 2;
 	}
 	w.job.box = &box.box;
-	if (c->sandbox)
+	if (c->sandbox) {
 		w.job.work_dir = work;
+		w.job.source_view = src_view;
+	}
 	if (c->sandbox && c->is_root) {
 		w.job.build_uid = c->build_uid;
 		w.job.build_gid = c->build_gid;

@@ -58,8 +58,9 @@ expect_rc 0 mf add "$PKG" -k "$K1"
 expect_rc 0 mf build hostile/1.0 -k "$K1"
 LOG=$DKMS/hostile/1.0/$K1/$E2E_ARCH/log/make.log
 expect_file "$LOG"
-# (write-host-tmp lands in the sandbox's private /tmp: only its absence outside counts.)
-for a in write-etc write-dkms-tree write-source write-install-tree connect-loopback mount new-userns setuid-bit setgid-bit load-module kexec bpf ptrace-parent "read $KEY" "read /root/modforge-secret"; do
+# (write-host-tmp lands in the sandbox's private /tmp, write-source in the job's private
+# copy of the source: for those two only the absence outside counts.)
+for a in write-etc write-dkms-tree write-install-tree connect-loopback mount new-userns setuid-bit setgid-bit load-module kexec bpf ptrace-parent "read $KEY" "read /root/modforge-secret"; do
 	if grep -qx "ATTACK $a: blocked" "$LOG"; then
 		ok "blocked and reported: $a"
 	else
