@@ -25,6 +25,7 @@ struct build_state {
 	char *log_path;     /* <build_dir>/make.log, as messages name it */
 	char *work_log;     /* <work_dir>/make.log, where it is written */
 	int log_fd;
+	bool disk_full;     /* a step was stopped for the disk: the area is deleted, not kept */
 };
 
 static void error_lines(FILE *err, const char *fmt, ...) _printf_(2, 3);
@@ -68,7 +69,17 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);
-	if (r < 0) {
+	if (r == -ENOSPC) {
+		unsigned long long reserve = 0, avail = 0;
+		untrusted_disk_reserve(s->work_dir, &reserve, &avail);
+		log_printf(s, "modforge: step stopped: the filesystem of %s has %llu MiB free, under the %llu MiB kept free\n",
+			   s->work_dir, avail >> 20, reserve >> 20);
+		error_lines(j->err, "The build of %s/%s for %s (%s) was stopped: the filesystem of %s has %llu MiB free,\n"
+			    "under the %llu MiB modforge keeps free while building.", j->module, j->version, j->kernel,
+			    j->arch, s->work_dir, avail >> 20, reserve >> 20);
+		s->disk_full = true;
+		code = 10;
+	} else if (r < 0) {
 		log_printf(s, "modforge: cannot start the step in its sandbox: %s\n", strerror(-r));
 		code = 127;
 	}
@@ -283,6 +294,8 @@ static int build_steps(struct build_state *s)
 	if (code != 0)
 		return code;
 	if (invoke(s, j->make_command, "Building module(s)") != 0) {
+		if (s->disk_full)
+			return 10;
 		error_lines(j->err, "Bad return status for module build on kernel: %s (%s)\n"
 			    "Consult %s for more information.", j->kernel, j->arch, s->log_path);
 		return 10;
@@ -317,7 +330,9 @@ int build_run(const struct build_job *job)
 		rm_rf(job->source_view); /* what the build wrote into its source goes with it */
 	/* A failed private area becomes <m>/<v>/build, where dkms leaves a failed build (and
 	 * where the message above told the user to look). */
-	if (code != 0 && strcmp(s.work_dir, s.build_dir) != 0 && is_dir(s.work_dir)) {
+	if (s.disk_full)
+		rm_rf(s.work_dir); /* give the space back; make.log went with it */
+	else if (code != 0 && strcmp(s.work_dir, s.build_dir) != 0 && is_dir(s.work_dir)) {
 		rm_rf(s.build_dir);
 		(void)rename(s.work_dir, s.build_dir);
 	}

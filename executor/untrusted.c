@@ -1,5 +1,12 @@
 #include "untrusted.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include "common/buf.h"
 #include "common/strv.h"
 #include "executor/proc.h"
@@ -37,13 +44,61 @@ static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, s
 	};
 }
 
+int untrusted_disk_reserve(const char *dir, unsigned long long *reserve, unsigned long long *avail)
+{
+	struct statvfs sv;
+	if (statvfs(dir, &sv) < 0)
+		return -errno;
+	unsigned long long size = (unsigned long long)sv.f_blocks * sv.f_frsize;
+	*reserve = size / 20 < (1ULL << 30) ? size / 20 : 1ULL << 30;
+	*avail = (unsigned long long)sv.f_bavail * sv.f_frsize;
+	return 0;
+}
+
+static bool disk_low(const char *dir)
+{
+	unsigned long long reserve = 0, avail = 0;
+	return untrusted_disk_reserve(dir, &reserve, &avail) == 0 && avail < reserve;
+}
+
+/* Waits for pid, checking guard_dir's free space every 100 ms; kills the step (its
+ * whole sandbox goes with the first process) when it falls below the reserve. */
+static int wait_guarded(pid_t pid, const char *guard_dir, int *exit_code)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	bool stopped = false;
+	while (pfd >= 0) {
+		struct pollfd p = { .fd = pfd, .events = POLLIN };
+		int n = poll(&p, 1, 100);
+		if (n > 0 || (n < 0 && errno != EINTR))
+			break;
+		if (!stopped && disk_low(guard_dir)) {
+			kill(pid, SIGKILL);
+			stopped = true;
+		}
+	}
+	if (pfd >= 0)
+		close(pfd);
+	int r = proc_wait(pid, exit_code);
+	if (!stopped && r == 0 && *exit_code != 0 && disk_low(guard_dir))
+		stopped = true; /* it ended on the full disk before the next check */
+	return stopped ? -ENOSPC : r;
+}
+
 int untrusted_run(const struct untrusted_cmd *c, int *exit_code)
 {
 	struct sandbox_policy pol = { 0 }; /* fields it does not set stay off */
 	_cleanup_strv_ struct strv env = STRV_INIT;
 	struct proc_spec spec;
 	prepare(c, &pol, &env, &spec);
-	return proc_run(&spec, exit_code);
+	const char *guard = c->box && c->box->confine ? c->box->guard_dir : NULL;
+	if (!guard)
+		return proc_run(&spec, exit_code);
+	if (disk_low(guard))
+		return -ENOSPC;
+	pid_t pid;
+	int r = proc_spawn(&spec, &pid);
+	return r < 0 ? r : wait_guarded(pid, guard, exit_code);
 }
 
 int untrusted_capture(const struct untrusted_cmd *c, struct buf *out, int err_fd, int *exit_code)

@@ -21,6 +21,10 @@ struct confinement {
 	const char *const *writable;
 	const char *const *writable_at; /* pairs: source, target (see sandbox.h) */
 	const struct sandbox_filter *filter;
+	/* A directory whose filesystem the step writes to (its build area), or NULL. While
+	 * the step runs, modforge keeps untrusted_disk_reserve() bytes free there: below
+	 * that, the step is not started or is killed, and untrusted_run returns -ENOSPC. */
+	const char *guard_dir;
 };
 
 struct untrusted_cmd {
@@ -33,7 +37,11 @@ struct untrusted_cmd {
 	const struct confinement *box; /* NULL = environment only, not confined */
 };
 
-/* Runs the step and waits. Returns 0 (see *exit_code) or -errno if it could not start. */
+/* The bytes kept free on guard_dir's filesystem: 5% of its size, at most 1 GiB.
+ * Returns 0 or -errno; *reserve and *avail (bytes free now) are set on success. */
+int untrusted_disk_reserve(const char *dir, unsigned long long *reserve, unsigned long long *avail);
+/* Runs the step and waits. Returns 0 (see *exit_code) or -errno if it could not start,
+ * or -ENOSPC if it was stopped for the disk (see guard_dir). */
 int untrusted_run(const struct untrusted_cmd *c, int *exit_code);
 /* Like untrusted_run, but stdout goes to out and stderr to err_fd (-1 = inherit). */
 int untrusted_capture(const struct untrusted_cmd *c, struct buf *out, int err_fd, int *exit_code);

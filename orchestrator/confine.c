@@ -86,6 +86,8 @@ void box_for_build(const struct ctx *c, const char *m, const char *v, const stru
 		strv_push(&out->writable_at, real_src);
 	}
 	finish(c, out);
+	out->guard_dir = xstrdup(work_dir);
+	out->box.guard_dir = out->guard_dir;
 }
 
 void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets,
@@ -121,4 +123,6 @@ void job_box_release(struct job_box *b)
 	strv_release(&b->readonly);
 	strv_release(&b->writable);
 	strv_release(&b->writable_at);
+	free(b->guard_dir);
+	b->guard_dir = NULL;
 }

@@ -21,6 +21,7 @@ struct target;
 
 struct job_box {
 	struct strv hidden, readonly, writable, writable_at;
+	char *guard_dir;
 	struct confinement box;
 };
 

@@ -339,7 +339,10 @@ static int setup(const struct sandbox_policy *p, const struct sources *s)
 	int r = make_all_ro();
 	if (r == 0)
 		r = setup_dev(s);
-	if (r == 0 && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	char tmp_opts[64];
+	snprintf(tmp_opts, sizeof(tmp_opts), "mode=1777,size=%llu",
+		 p->limits.tmp_size ? p->limits.tmp_size : 1ULL << 30);
+	if (r == 0 && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts) < 0)
 		r = -errno;
 	if (r == 0)
 		r = hide(p->hidden, s, covered);

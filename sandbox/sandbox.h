@@ -48,6 +48,7 @@ struct sandbox_limits {
 	rlim_t fsize;  /* largest file written, bytes: 8 GiB */
 	rlim_t as;     /* address space, bytes: no limit */
 	rlim_t cpu;    /* CPU seconds: no limit */
+	unsigned long long tmp_size; /* bytes of the private /tmp (RAM): 1 GiB */
 };
 
 /* A compiled seccomp filter (sandbox/filter.h); opaque, immutable once made. */

@@ -2,8 +2,9 @@
 # 60-hostile: a package whose dkms.conf and whose build try to break out (reference: the
 # sandbox issue). Every attempt must fail; the effects are checked from outside (files,
 # the listener, processes), and the build log reports each attempt as blocked.
-# Not tested here: filling the disk (the build area is on the host's disk; a quota needs
-# a filesystem of its own).
+# Filling the disk: the private /tmp has a size limit, and a build that fills its build
+# area's filesystem (here a 200 MiB tmpfs as the dkms tree) is stopped under the reserve
+# modforge keeps free, reported, and its area deleted.
 # The scratch root lives outside /tmp, as a real dkms tree does: inside the sandbox /tmp
 # is private, and a tree below it would be out of sight anyway.
 export TMPDIR=/var/tmp
@@ -25,7 +26,8 @@ KEY=$DKMS/mok.key
 echo "modforge-secret-key" >"$KEY"
 ROOTSECRET=/root/modforge-secret
 echo "modforge-secret-root" >"$ROOTSECRET"
-trap 'rm -f "$ROOTSECRET" "$HOSTTMP" /etc/modforge-hostile /etc/modforge-hostile-conf; pkill -f modforge-hostile-survivor; e2e_cleanup' EXIT
+FULL=
+trap 'rm -f "$ROOTSECRET" "$HOSTTMP" /etc/modforge-hostile /etc/modforge-hostile-conf; pkill -f modforge-hostile-survivor; [ -z "$FULL" ] || umount "$FULL"; e2e_cleanup' EXIT
 
 # A listener on loopback that records any connection.
 PORT=$("$E2E_PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -60,7 +62,7 @@ LOG=$DKMS/hostile/1.0/$K1/$E2E_ARCH/log/make.log
 expect_file "$LOG"
 # (write-host-tmp lands in the sandbox's private /tmp, write-source in the job's private
 # copy of the source: for those two only the absence outside counts.)
-for a in write-etc write-dkms-tree write-install-tree connect-loopback mount new-userns setuid-bit setgid-bit load-module kexec bpf ptrace-parent "read $KEY" "read /root/modforge-secret"; do
+for a in write-etc write-dkms-tree write-install-tree fill-tmp connect-loopback mount new-userns setuid-bit setgid-bit load-module kexec bpf ptrace-parent "read $KEY" "read /root/modforge-secret"; do
 	if grep -qx "ATTACK $a: blocked" "$LOG"; then
 		ok "blocked and reported: $a"
 	else
@@ -83,6 +85,36 @@ find "$DKMS/hostile" -perm /6000 -type f >"$E2E_TMP/suid"
 expect_eq "no setuid/setgid file in the result" "" "$(cat "$E2E_TMP/suid")"
 expect_file "$DKMS/hostile/1.0/$K1/$E2E_ARCH/module/mf_hello.ko"
 kill "$LISTENER" 2>/dev/null
+
+# A build that fills the disk of its build area.
+use_root "$(new_root full)"
+FULL=$DKMS
+mount -t tmpfs -o size=200m modforge-e2e-full "$FULL" || bail "cannot mount a tmpfs on $FULL"
+FPKG=$E2E_TMP/pkg/filler-1.0
+mkdir -p "$FPKG"
+cp "$MODFORGE_SRC/examples/mf-hello-1.0/mf_hello.c" "$MODFORGE_SRC/examples/mf-hello-1.0/mf_hello.h" "$FPKG/"
+echo 'obj-m := mf_hello.o' >"$FPKG/Kbuild"
+cat >"$FPKG/dkms.conf" <<'CONF'
+PACKAGE_NAME="filler"
+PACKAGE_VERSION="1.0"
+BUILT_MODULE_NAME[0]="mf_hello"
+DEST_MODULE_LOCATION[0]="/updates"
+MAKE[0]="dd if=/dev/zero of=fill bs=1M; sleep 120; make -C ${kernel_source_dir} M=${dkms_tree}/filler/1.0/build modules"
+CONF
+expect_rc 0 mf add "$FPKG"
+t0=$(date +%s)
+expect_rc 10 mf build filler/1.0 -k "$K1"
+t1=$(date +%s)
+expect_text "was stopped: the filesystem of $DKMS/filler/1.0/.build-$K1-$E2E_ARCH has" "$E2E_ERR"
+if [ $((t1 - t0)) -lt 100 ]; then ok "the step was killed, not left to run ($((t1 - t0)) s)"; else not_ok "the step was killed, not left to run ($((t1 - t0)) s)"; fi
+free_kib=$(df -k --output=avail "$FULL" | tail -n1)
+if [ "$free_kib" -gt 190000 ]; then ok "the space came back ($free_kib KiB free)"; else not_ok "the space came back ($free_kib KiB free)"; fi
+expect_eq "no build area or source copy is left" "" "$(ls -a "$DKMS/filler/1.0" | grep -E '^\.(source|build)-' || true)"
+expect_rc 0 mf status filler
+expect_line "filler/1.0: added" "$E2E_OUT"
+expect_rc 10 mf build filler/1.0 -k "$K1"
+expect_text "was stopped" "$E2E_ERR"
+umount "$FULL" && FULL=
 
 # The explicit escape hatch warns.
 expect_rc 0 mf status --no-sandbox

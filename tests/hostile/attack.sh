@@ -13,6 +13,9 @@ try write-dkms-tree sh -c "echo pwned > '$HOSTILE_DKMS/pwned'"
 try write-source sh -c "echo pwned > '$HOSTILE_SRC/pwned'"
 try write-install-tree sh -c "echo pwned > '$HOSTILE_INST/pwned'"
 try write-host-tmp sh -c "echo pwned > '$HOSTILE_HOSTTMP'"
+# The private /tmp is RAM: it has a size limit (1 GiB) the build cannot pass.
+try fill-tmp dd if=/dev/zero of=/tmp/modforge-fill bs=1M count=1536
+rm -f /tmp/modforge-fill
 secret "$HOSTILE_KEY"
 secret /root/modforge-secret
 try connect-loopback bash -c "echo hi > /dev/tcp/127.0.0.1/$HOSTILE_PORT"
