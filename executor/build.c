@@ -13,6 +13,8 @@
 #include "common/fsutil.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
+#include "executor/modsign.h"
+#include "executor/proc.h"
 #include "executor/untrusted.h"
 
 struct build_state {
@@ -188,6 +190,33 @@ static void manifest_add(struct buf *m, const struct build_record *r)
 	buf_addf(m, "%s\t%s\t%s.ko\n", r->dest_name, r->dest_dir ? r->dest_dir : "", r->dest_name);
 }
 
+/* dkms's sign step: "Signing module <path>"; a failure is a warning, the build goes on. */
+static void sign_module(struct build_state *s, const char *path, const char *seen)
+{
+	const struct build_job *j = s->job;
+	fprintf(j->out, "Signing module %s\n", seen);
+	fflush(j->out);
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	int r;
+	if (j->sign_file) {
+		char *argv[] = { (char *)j->sign_file, (char *)j->sign_hash, (char *)j->sign_key,
+				 (char *)j->sign_cert, (char *)path, NULL };
+		struct proc_spec spec = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -2 };
+		int code = 0;
+		r = proc_capture(&spec, &why, &code);
+		if (r == 0 && code != 0)
+			r = -EIO;
+	} else {
+		r = modsign_file(path, j->sign_hash, j->sign_key, j->sign_cert, &why);
+	}
+	if (r < 0) {
+		fprintf(j->err, "Warning: Failed to sign module '%s'!\n", seen);
+		if (why.len)
+			fprintf(j->err, "%s%s", why.data, why.data[why.len - 1] == '\n' ? "" : "\n");
+		fflush(j->err);
+	}
+}
+
 /* Fills <k>/.tmp_<a>_XXXXXX and renames it to <k>/<a>. */
 static int collect_results(struct build_state *s)
 {
@@ -227,6 +256,9 @@ static int collect_results(struct build_state *s)
 			fprintf(j->err, "Warning: strip -g %s failed\n", seen);
 		_cleanup_free_ char *dst = xasprintf("%s/%s.ko", moddir, rec->dest_name);
 		r = copy_file_atomic(built, dst, 0644);
+		/* Signed in the root-owned copy, never in the build user's area. */
+		if (r == 0 && j->sign_hash)
+			sign_module(s, dst, seen);
 		manifest_add(&manifest, rec);
 	}
 	_cleanup_free_ char *mfpath = path_join(mfdir, "manifest");

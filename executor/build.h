@@ -48,6 +48,9 @@ struct build_job {
 					  * writable at the source's own path, for packages that
 					  * write into their source tree; deleted when the job
 					  * ends, so the real tree never changes. NULL: none */
+	const char *sign_hash;           /* sign each module with this hash; NULL: unsigned */
+	const char *sign_key, *sign_cert;
+	const char *sign_file;           /* external signer; NULL: executor/modsign */
 	uid_t build_uid;                 /* as root: owner of the build area (0: leave it) */
 	gid_t build_gid;
 	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */

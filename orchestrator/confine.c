@@ -6,6 +6,7 @@
 #include "common/xalloc.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/context.h"
+#include "orchestrator/signing.h"
 #include "orchestrator/targets.h"
 #include "orchestrator/tree.h"
 
@@ -37,6 +38,14 @@ static void common_hidden(const struct ctx *c, struct strv *hidden)
 	_cleanup_free_ char *tree = real_path(c->paths.dkms_tree);
 	if (tree)
 		strv_push(hidden, tree);
+	/* The signing key and certificate, wherever framework.conf puts them. */
+	char *keys[] = { signing_key_path(c), signing_cert_path(c) };
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *real = strncmp(keys[i], "pkcs11:", 7) ? real_path(keys[i]) : NULL;
+		if (real && !strv_contains(hidden, real))
+			strv_push(hidden, real);
+		free(keys[i]);
+	}
 	static const char *const private_dirs[] = { "/root", "/home", "/run" };
 	for (size_t i = 0; i < sizeof(private_dirs) / sizeof(private_dirs[0]); i++)
 		if (is_dir(private_dirs[i]))

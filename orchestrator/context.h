@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 struct sandbox_filter;
+struct framework;
 
 #include "orchestrator/cli.h"
 #include "orchestrator/conf.h"
@@ -18,6 +19,7 @@ struct ctx {
 	const struct request *req;
 	struct tree_paths paths;     /* dkms, source and install roots (moved by flags) */
 	const char *etc_dkms;        /* /etc/dkms, or MODFORGE_ETC_DKMS for tests */
+	const struct framework *fw;  /* framework.conf values (NULL fields: unset) */
 	const char *prog;            /* argv[0] basename: "dkms" or "modforge" */
 	const char *release;         /* "modforge-<version>", make.log header */
 	enum conf_distro distro;

@@ -1,5 +1,7 @@
 #include "framework.h"
 
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -11,18 +13,30 @@ static const char framework_sh[] =
 	"for f in \"$1\"/framework.conf \"$1\"/framework.conf.d/*.conf; do\n"
 	"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"
 	"done\n"
-	"for v in source_tree dkms_tree install_tree parallel_jobs verbose; do\n"
+	"for v in source_tree dkms_tree install_tree parallel_jobs verbose sign_file mok_signing_key \\\n"
+	"         mok_certificate compress_gzip_opts compress_xz_opts compress_zstd_opts \\\n"
+	"         post_transaction; do\n"
 	"  [ -n \"${!v+x}\" ] && printf '%s\\0%s\\0' \"$v\" \"${!v}\"\n"
 	"done\n"
 	"exit 0\n";
 
+/* The whitelisted names, each with its field. */
+static const struct {
+	const char *name;
+	size_t off;
+} fields[] = {
+#define F(n) { #n, offsetof(struct framework, n) }
+	F(source_tree), F(dkms_tree), F(install_tree), F(parallel_jobs), F(verbose), F(sign_file),
+	F(mok_signing_key), F(mok_certificate), F(compress_gzip_opts), F(compress_xz_opts),
+	F(compress_zstd_opts), F(post_transaction),
+#undef F
+};
+
 static char **field(struct framework *fw, const char *name)
 {
-	static const char *const names[] = { "source_tree", "dkms_tree", "install_tree", "parallel_jobs", "verbose" };
-	char **fields[] = { &fw->source_tree, &fw->dkms_tree, &fw->install_tree, &fw->parallel_jobs, &fw->verbose };
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strcmp(names[i], name) == 0)
-			return fields[i];
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return (char **)((char *)fw + fields[i].off);
 	return NULL;
 }
 
@@ -54,10 +68,15 @@ int framework_read(const char *etc_dkms, struct framework *fw)
 
 void framework_release(struct framework *fw)
 {
-	free(fw->source_tree);
-	free(fw->dkms_tree);
-	free(fw->install_tree);
-	free(fw->parallel_jobs);
-	free(fw->verbose);
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		free(*(char **)((char *)fw + fields[i].off));
 	memset(fw, 0, sizeof(*fw));
+}
+
+const char *framework_value(const struct framework *fw, const char *value, const char *env_name)
+{
+	if (value)
+		return value;
+	const char *e = getenv(env_name);
+	return e && *e ? e : NULL;
 }

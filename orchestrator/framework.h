@@ -12,10 +12,16 @@ struct framework {
 	char *source_tree, *dkms_tree, *install_tree;
 	char *parallel_jobs;
 	char *verbose;
+	char *sign_file, *mok_signing_key, *mok_certificate; /* signing (reference §5.1) */
+	char *compress_gzip_opts, *compress_xz_opts, *compress_zstd_opts;
+	char *post_transaction;
 };
 
 /* Reads the files under etc_dkms (missing ones are fine). Returns 0 or -errno. */
 int framework_read(const char *etc_dkms, struct framework *fw);
 void framework_release(struct framework *fw);
+/* value if a framework file set it, else the environment variable env_name if set and
+ * non-empty, else NULL (dkms: environment < framework files). */
+const char *framework_value(const struct framework *fw, const char *value, const char *env_name);
 
 #endif

@@ -16,6 +16,7 @@
 #include "executor/proc.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/confine.h"
+#include "orchestrator/signing.h"
 #include "orchestrator/context.h"
 #include "orchestrator/jobs_internal.h"
 #include "orchestrator/targets.h"
@@ -107,7 +108,7 @@ static int build_worker_main(void *data)
 }
 
 /* Checks dkms's do_build makes before building; returns 0 to go on, else an exit code. */
-static int build_precheck(struct run *r, struct job *j, struct job_payload *p, FILE *out)
+static int build_precheck(struct run *r, struct job *j, struct job_payload *p, FILE *out, struct signing *sig)
 {
 	struct ctx *c = r->c;
 	const struct tree_paths *tp = &c->paths;
@@ -142,7 +143,7 @@ static int build_precheck(struct run *r, struct job *j, struct job_payload *p, F
 			  j->kernel, tp->install_tree, j->kernel, tp->install_tree, j->kernel, j->kernel);
 		return 21;
 	}
-	fprintf(out, "Module signing is not yet done by modforge, modules won't be signed\n\n");
+	signing_prepare(c, p->target, kcfg, sig, out);
 	_cleanup_free_ char *missing = xstrdup("");
 	for (size_t i = 0; i < p->conf->n_build_depends; i++) {
 		const char *bd = p->conf->build_depends[i];
@@ -241,6 +242,11 @@ static bool try_cache(struct run *r, struct job *j, struct job_payload *p, const
 		return false;
 	struct buf t = BUF_INIT;
 	conf_text(b, &t);
+	/* What happens to the modules after make is part of the result too. */
+	buf_addf(&t, "\nsign %s %s\n", b->sign_hash ? b->sign_hash : "-", b->sign_file ? b->sign_file : "-");
+	_cleanup_buf_ struct buf cert = BUF_INIT;
+	if (b->sign_cert && buf_read_file(&cert, b->sign_cert) == 0)
+		buf_add(&t, cert.data, cert.len);
 	_cleanup_free_ char *src = tree_source_link(&r->c->paths, j->module, j->version);
 	struct cache_key_input in = { src, t.data, t.len, p->target->kernel_source_dir, env_value(b->build_env, "CC") };
 	int e = cache_key(&in, p->cache_key);
@@ -289,8 +295,11 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		}
 		return SCHED_NO_SLOT;
 	}
-	int code = build_precheck(r, j, p, out);
+	struct signing sig;
+	memset(&sig, 0, sizeof(sig));
+	int code = build_precheck(r, j, p, out, &sig);
 	if (code) {
+		signing_release(&sig);
 		jobserver_release(&r->js);
 		j->exit_code = code;
 		return 1;
@@ -324,6 +333,10 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		w.job.build_uid = c->build_uid;
 		w.job.build_gid = c->build_gid;
 	}
+	w.job.sign_hash = sig.hash;
+	w.job.sign_key = sig.key;
+	w.job.sign_cert = sig.cert;
+	w.job.sign_file = sig.sign_file;
 	int ret;
 	if (try_cache(r, j, p, &w.job, out)) {
 		jobserver_release(&r->js);
@@ -344,6 +357,7 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	free((char *)w.job.make_command);
 	strv_release(&env);
 	job_box_release(&box);
+	signing_release(&sig);
 	return ret < 0 ? ret : ret == SCHED_DONE ? SCHED_DONE : SCHED_STARTED;
 }
 

@@ -21,6 +21,7 @@
 #include "orchestrator/conf.h"
 #include "orchestrator/context.h"
 #include "orchestrator/framework.h"
+#include "orchestrator/signing.h"
 #include "sandbox/sandbox.h"
 
 #define DKMS_COMPAT_RELEASE "3.4.3"
@@ -156,6 +157,7 @@ static int dispatch(struct ctx *c)
 	case ACT_STATUS: return cmd_status(c);
 	case ACT_AUTOINSTALL:
 	case ACT_KERNEL_POSTINST: return cmd_autoinstall(c);
+	case ACT_GENERATE_MOK: return signing_generate_mok(c, c->out);
 	default:
 		break;
 	}
@@ -176,6 +178,7 @@ static void setup_ctx(struct ctx *c, const struct request *req, const char *prog
 	const char *etc = getenv("MODFORGE_ETC_DKMS");
 	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
 	(void)framework_read(c->etc_dkms, fw);
+	c->fw = fw;
 	c->paths.dkms_tree = pick(req->dkms_tree, fw->dkms_tree, "/var/lib/dkms");
 	c->paths.source_tree = pick(req->source_tree, fw->source_tree, "/usr/src");
 	c->paths.install_tree = pick(req->install_tree, fw->install_tree, "/lib/modules");

@@ -1,0 +1,128 @@
+#include "signing.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/macro.h"
+#include "common/xalloc.h"
+#include "executor/modsign.h"
+#include "orchestrator/context.h"
+#include "orchestrator/framework.h"
+#include "orchestrator/targets.h"
+
+char *signing_key_path(const struct ctx *c)
+{
+	const char *v = c->fw ? framework_value(c->fw, c->fw->mok_signing_key, "mok_signing_key") : NULL;
+	return v ? xstrdup(v) : path_join(c->paths.dkms_tree, "mok.key");
+}
+
+char *signing_cert_path(const struct ctx *c)
+{
+	const char *v = c->fw ? framework_value(c->fw, c->fw->mok_certificate, "mok_certificate") : NULL;
+	return v ? xstrdup(v) : path_join(c->paths.dkms_tree, "mok.pub");
+}
+
+/* The value of CONFIG_MODULE_SIG_HASH in kcfg, unquoted, or NULL. */
+static char *sig_hash(const char *kcfg)
+{
+	static const char key[] = "CONFIG_MODULE_SIG_HASH=";
+	for (const char *l = kcfg; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, sizeof(key) - 1) != 0)
+			continue;
+		const char *v = l + sizeof(key) - 1;
+		size_t n = strcspn(v, "\n");
+		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+			v++;
+			n -= 2;
+		}
+		return n ? xstrndup(v, n) : NULL;
+	}
+	return NULL;
+}
+
+/* The sign-file dkms would use on this distribution (Debian: linux-kbuild's). */
+static char *default_sign_file(const struct ctx *c, const struct target *t)
+{
+	if (strcmp(c->running_distribution, "debian") == 0) {
+		_cleanup_free_ char *k = xstrdup(t->kernel);
+		char *dot = strrchr(k, '.');
+		if (dot)
+			*dot = '\0';
+		return xasprintf("/usr/lib/linux-kbuild-%s/scripts/sign-file", k);
+	}
+	return xasprintf("%s/%s/build/scripts/sign-file", c->paths.install_tree, t->kernel);
+}
+
+static int make_pair(const char *key, const char *cert, FILE *out, FILE *err)
+{
+	if (is_regular(key) && is_regular(cert))
+		return 0;
+	fprintf(out, "Certificate or key are missing, generating self signed certificate for MOK...\n");
+	fflush(out);
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	int r = mok_generate(key, cert, &why);
+	if (r < 0) {
+		fprintf(err, "Warning: %s\n", why.data);
+		fflush(err);
+	}
+	return r;
+}
+
+void signing_prepare(const struct ctx *c, const struct target *t, const char *kcfg,
+		     struct signing *s, FILE *out)
+{
+	memset(s, 0, sizeof(*s));
+	const char *configured = c->fw ? framework_value(c->fw, c->fw->sign_file, "sign_file") : NULL;
+	_cleanup_free_ char *key = signing_key_path(c);
+	_cleanup_free_ char *cert = signing_cert_path(c);
+	bool pkcs11 = strncmp(key, "pkcs11:", 7) == 0;
+	_cleanup_free_ char *tool = configured ? xstrdup(configured) : pkcs11 ? default_sign_file(c, t) : NULL;
+	_cleanup_free_ char *hash = sig_hash(kcfg);
+	if (tool && access(tool, X_OK) != 0) {
+		fprintf(out, "Binary %s not found, modules won't be signed\n\n", tool);
+		return;
+	}
+	if (!hash) {
+		fprintf(out, "The kernel is built without module signing facility, modules won't be signed\n\n");
+		return;
+	}
+	fprintf(out, "Sign command: %s\n", tool ? tool : "built in (modforge, libcrypto)");
+	fprintf(out, "Signing key: %s\nPublic certificate (MOK): %s\n", key, cert);
+	if (!pkcs11 && make_pair(key, cert, out, c->err) < 0) {
+		fprintf(out, "\n");
+		return;
+	}
+	fprintf(out, "\n");
+	fflush(out);
+	s->hash = steal_pointer(&hash);
+	s->key = steal_pointer(&key);
+	s->cert = steal_pointer(&cert);
+	s->sign_file = steal_pointer(&tool);
+}
+
+int signing_generate_mok(const struct ctx *c, FILE *out)
+{
+	_cleanup_free_ char *key = signing_key_path(c);
+	_cleanup_free_ char *cert = signing_cert_path(c);
+	if (strncmp(key, "pkcs11:", 7) == 0) {
+		fprintf(out, "Signing key is a PKCS#11 URI, nothing to generate\n");
+		return 0;
+	}
+	fprintf(out, "Signing key: %s\nPublic certificate (MOK): %s\n", key, cert);
+	if (is_regular(key) && is_regular(cert)) {
+		fprintf(out, "Key file %s and certificate %s already exist, nothing to do\n", key, cert);
+		return 0;
+	}
+	return make_pair(key, cert, out, c->err) < 0 ? 1 : 0;
+}
+
+void signing_release(struct signing *s)
+{
+	free(s->hash);
+	free(s->key);
+	free(s->cert);
+	free(s->sign_file);
+	memset(s, 0, sizeof(*s));
+}

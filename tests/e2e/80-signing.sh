@@ -1,0 +1,113 @@
+#!/bin/bash
+# 80-signing: modforge signs built modules itself (libcrypto) on the privileged side, with
+# the hash of the kernel's CONFIG_MODULE_SIG_HASH, byte for byte as the kernel's
+# scripts/sign-file does; generates mok.key (0600) / mok.pub (DER) when missing; honours
+# mok_signing_key, mok_certificate and sign_file from framework.conf; does not sign for a
+# kernel without module signing.
+export TMPDIR=/var/tmp
+. "$(dirname "$0")/lib.sh"
+e2e_init
+K1=${E2E_KERNELS[0]}
+A=$E2E_ARCH
+if ! modforge_only "modforge's built-in signer"; then
+	e2e_done
+fi
+SIGNFILE=$(ls /usr/lib/linux-kbuild-*/scripts/sign-file 2>/dev/null | sort -V | tail -n1)
+[ -x "$SIGNFILE" ] || bail "no Debian sign-file (package linux-kbuild-6.1, installed with the headers)"
+
+# unsigned_of SIGNED OUT: the module bytes without signature, trailer and magic.
+unsigned_of() {
+	"$E2E_PY" - "$1" "$2" <<'PY'
+import struct, sys
+b = open(sys.argv[1], "rb").read()
+magic = b"~Module signature appended~\n"
+assert b.endswith(magic), "not signed"
+sig_len = struct.unpack(">I", b[-len(magic) - 4:-len(magic)])[0]
+open(sys.argv[2], "wb").write(b[:len(b) - len(magic) - 12 - sig_len])
+PY
+}
+# same_as_sign_file SIGNED HASH KEY CERT: our bytes equal sign-file's on the same input.
+same_as_sign_file() {
+	local plain=$E2E_TMP/plain.ko theirs=$E2E_TMP/theirs.ko
+	unsigned_of "$1" "$plain" && cp "$plain" "$theirs" && "$SIGNFILE" "$2" "$3" "$4" "$theirs" &&
+		cmp -s "$1" "$theirs"
+}
+
+use_root "$(new_root sign)"
+cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$SRC/"
+expect_rc 0 mf add mf-hello/1.0
+expect_rc 0 mf build mf-hello/1.0 -k "$K1"
+expect_line "Sign command: built in (modforge, libcrypto)" "$E2E_OUT"
+expect_line "Signing key: $DKMS/mok.key" "$E2E_OUT"
+expect_line "Public certificate (MOK): $DKMS/mok.pub" "$E2E_OUT"
+expect_line "Certificate or key are missing, generating self signed certificate for MOK..." "$E2E_OUT"
+expect_line "Signing module $DKMS/mf-hello/1.0/build/mf_hello.ko" "$E2E_OUT"
+expect_eq "mok.key is mode 600" 600 "$(stat -c %a "$DKMS/mok.key")"
+if openssl x509 -inform DER -in "$DKMS/mok.pub" -noout -subject 2>/dev/null | grep -q "DKMS module signing key"; then
+	ok "mok.pub is a DER certificate for CN=DKMS module signing key"
+else
+	not_ok "mok.pub is a DER certificate for CN=DKMS module signing key"
+fi
+M1=$DKMS/mf-hello/1.0/$K1/$A/module/mf_hello.ko
+expect_eq "signer of mf_hello.ko" "DKMS module signing key" "$(modinfo -F signer "$M1")"
+expect_eq "hash of mf_hello.ko (the kernel's CONFIG_MODULE_SIG_HASH)" sha256 "$(modinfo -F sig_hashalgo "$M1")"
+if same_as_sign_file "$M1" sha256 "$DKMS/mok.key" "$DKMS/mok.pub"; then
+	ok "sha256: byte for byte what $SIGNFILE writes"
+else
+	not_ok "sha256: byte for byte what $SIGNFILE writes"
+fi
+expect_rc 0 mf install mf-hello/1.0 -k "$K1"
+expect_eq "the installed module is the signed one" "" "$(cmp "$M1" "$INST/$K1/updates/dkms/mf_hello.ko" 2>&1)"
+
+# sha512, forced with a kernel config (--config), and the same key: no new key made.
+sed 's/^CONFIG_MODULE_SIG_HASH=.*/CONFIG_MODULE_SIG_HASH="sha512"/' "/usr/src/linux-headers-$K1/.config" >"$E2E_TMP/config-sha512"
+key_before=$(md5sum <"$DKMS/mok.key")
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --config "$E2E_TMP/config-sha512"
+expect_no_line "Certificate or key are missing, generating self signed certificate for MOK..." "$E2E_OUT"
+expect_eq "the key was kept" "$key_before" "$(md5sum <"$DKMS/mok.key")"
+expect_eq "hash with a sha512 kernel config" sha512 "$(modinfo -F sig_hashalgo "$M1")"
+if same_as_sign_file "$M1" sha512 "$DKMS/mok.key" "$DKMS/mok.pub"; then
+	ok "sha512: byte for byte what $SIGNFILE writes"
+else
+	not_ok "sha512: byte for byte what $SIGNFILE writes"
+fi
+
+# No CONFIG_MODULE_SIG_HASH: not signed.
+grep -v '^CONFIG_MODULE_SIG' "/usr/src/linux-headers-$K1/.config" >"$E2E_TMP/config-nosig"
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --config "$E2E_TMP/config-nosig"
+expect_line "The kernel is built without module signing facility, modules won't be signed" "$E2E_OUT"
+expect_eq "no signature without CONFIG_MODULE_SIG_HASH" "" "$(modinfo -F signer "$M1")"
+
+# Key, certificate and an external sign_file from framework.conf (keys made by generate_mok).
+KD=$E2E_TMP/keys
+mkdir -p "$KD"
+cat >"$MODFORGE_ETC_DKMS/framework.conf" <<CONF
+mok_signing_key=$KD/signing.key
+mok_certificate=$KD/signing.der
+CONF
+expect_rc 0 mf generate_mok
+expect_eq "generate_mok: key mode 600" 600 "$(stat -c %a "$KD/signing.key" 2>&1)"
+expect_file "$KD/signing.der"
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --no-cache
+expect_line "Signing key: $KD/signing.key" "$E2E_OUT"
+cp "$M1" "$E2E_TMP/native.ko"
+if same_as_sign_file "$M1" sha256 "$KD/signing.key" "$KD/signing.der"; then
+	ok "framework.conf's key pair is used"
+else
+	not_ok "framework.conf's key pair is used"
+fi
+echo "sign_file=$SIGNFILE" >>"$MODFORGE_ETC_DKMS/framework.conf"
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1"
+expect_line "Sign command: $SIGNFILE" "$E2E_OUT"
+expect_eq "external sign_file and the built-in signer write the same bytes" "" "$(cmp "$E2E_TMP/native.ko" "$M1" 2>&1)"
+# The environment works too (framework.conf wins over it, as in dkms).
+rm "$MODFORGE_ETC_DKMS/framework.conf"
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 env sign_file=/nonexistent/sign-file "$MODFORGE" build mf-hello/1.0 -k "$K1" \
+	--dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
+expect_line "Binary /nonexistent/sign-file not found, modules won't be signed" "$E2E_OUT"
+e2e_done
