@@ -15,6 +15,7 @@
 #include "common/xalloc.h"
 #include "executor/modsign.h"
 #include "executor/proc.h"
+#include "executor/treelock.h"
 #include "executor/untrusted.h"
 
 struct build_state {
@@ -355,7 +356,19 @@ int build_run(const struct build_job *job)
 	s.work_dir = xstrdup(job->work_dir ? job->work_dir : s.build_dir);
 	s.kernel_dir = xasprintf("%s/%s/%s/%s", job->dkms_tree, job->module, job->version, job->kernel);
 	s.base_dir = path_join(s.kernel_dir, job->arch);
-	int code = build_steps(&s);
+	/* One build per area at a time, across runs: another run may be building the same. */
+	_cleanup_free_ char *lock_path = job->work_dir ? xasprintf("%s/%s/%s/.lock-%s-%s", job->dkms_tree, job->module, job->version, job->kernel, job->arch)
+							: xasprintf("%s/%s/%s/.lock-build", job->dkms_tree, job->module, job->version);
+	_cleanup_free_ char *what = xasprintf("the build of %s/%s for %s (%s)", job->module, job->version, job->kernel, job->arch);
+	int lock = file_lock(lock_path, what, job->err);
+	int code;
+	if (lock >= 0 && is_dir(s.base_dir)) {
+		fprintf(job->out, "Module %s/%s for kernel %s (%s) was built by another run meanwhile.\n", job->module,
+			job->version, job->kernel, job->arch);
+		code = 0;
+	} else {
+		code = build_steps(&s);
+	}
 	if (s.log_fd >= 0)
 		close(s.log_fd);
 	if (job->source_view)
@@ -368,6 +381,7 @@ int build_run(const struct build_job *job)
 		rm_rf(s.build_dir);
 		(void)rename(s.work_dir, s.build_dir);
 	}
+	tree_unlock(lock);
 	free(s.source_dir);
 	free(s.build_dir);
 	free(s.work_dir);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "common/macro.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
+#include "executor/journal.h"
 #include "executor/proc.h"
 #include "executor/untrusted.h"
 
@@ -71,9 +73,10 @@ static void find_module_files(const char *dir, const char *name, struct strv *hi
 	closedir(d);
 }
 
-/* Before the first install on a kernel: move a same-named module aside, with .origin. */
-static int archive_original(const struct install_job *j, const struct install_record *r,
-			    const char *lib_tree, const char *orig_dir)
+/* Before the first install on a kernel: plan to move a same-named module aside, with
+ * .origin (dkms's search order: <k>/extra, <k>/updates, <k><dest>, then a find hit). */
+static int plan_archive(const struct install_job *j, struct journal *jn, const struct install_record *r,
+			const char *lib_tree, const char *orig_dir)
 {
 	_cleanup_strv_ struct strv hits = STRV_INIT;
 	find_module_files(lib_tree, r->dest_name, &hits);
@@ -84,21 +87,12 @@ static int archive_original(const struct install_job *j, const struct install_re
 			   module_file_in(dest, r->dest_name),
 			   hits.n == 1 ? xstrdup(hits.items[0]) : NULL };
 	int ret = 0;
-	for (size_t i = 0; i < 4 && ret == 0; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		if (!prefs[i])
 			continue;
 		fprintf(j->out, "Found pre-existing %s, archiving for uninstallation\n", prefs[i]);
-		const char *base = strrchr(prefs[i], '/') + 1;
-		_cleanup_free_ char *to = path_join(orig_dir, base);
-		_cleanup_free_ char *origin = xasprintf("%s.origin", to);
-		_cleanup_free_ char *line = xasprintf("%s\n", prefs[i]);
-		ret = mkdir_p(orig_dir, 0755);
-		if (ret == 0)
-			ret = write_file_atomic(origin, line, strlen(line), 0644);
-		if (ret == 0 && rename(prefs[i], to) < 0)
-			ret = -errno;
-		if (ret < 0)
-			fprintf(j->err, "Error! Cannot archive %s to %s: %s\n", prefs[i], to, strerror(-ret));
+		_cleanup_free_ char *to = path_join(orig_dir, strrchr(prefs[i], '/') + 1);
+		ret = journal_add(jn, J_ARCHIVE, prefs[i], to, NULL, NULL);
 		break;
 	}
 	for (size_t i = 0; i < 4; i++)
@@ -140,32 +134,6 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	return r < 0 ? 127 : code;
 }
 
-static int install_one(const struct install_job *j, const struct install_record *r,
-		       const char *base_dir, const char *lib_tree, const char *orig_dir, bool first)
-{
-	if (first) {
-		int a = archive_original(j, r, lib_tree, orig_dir);
-		if (a < 0)
-			return 6;
-	}
-	_cleanup_free_ char *moddir = path_join(base_dir, "module");
-	_cleanup_free_ char *src = module_file_in(moddir, r->dest_name);
-	_cleanup_free_ char *dest_dir = xasprintf("%s%s", lib_tree, r->dest_location);
-	const char *fname = strrchr(src, '/') + 1;
-	_cleanup_free_ char *dst = path_join(dest_dir, fname);
-	fprintf(j->out, "Installing %s\n", dst);
-	fflush(j->out);
-	int e = mkdir_p(dest_dir, 0755);
-	if (e == 0)
-		e = copy_file_atomic(src, dst, 0644);
-	if (e < 0) {
-		_cleanup_free_ char *m = xasprintf("Copying '%s' failed: %s", src, strerror(-e));
-		error_lines(j->err, m);
-		return 6;
-	}
-	return 0;
-}
-
 int install_run(const struct install_job *j)
 {
 	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
@@ -191,26 +159,45 @@ int install_run(const struct install_job *j)
 		error_lines(j->err, "pre_install failed, aborting install.\nYou may override by specifying --force.");
 		return 101;
 	}
+	_cleanup_free_ char *what = xasprintf("install of %s/%s for kernel %s (%s)", j->module, j->version, j->kernel, j->arch);
+	struct journal jn;
+	journal_init(&jn, j->dkms_tree, what);
 	bool first = !is_symlink(marker);
-	for (size_t i = 0; i < j->n_records; i++) {
-		int code = install_one(j, &j->records[i], base_dir, lib_tree, orig_dir, first);
-		if (code)
-			return code;
+	int e = 0;
+	for (size_t i = 0; e == 0 && i < j->n_records; i++) {
+		const struct install_record *r = &j->records[i];
+		if (first)
+			e = plan_archive(j, &jn, r, lib_tree, orig_dir);
+		_cleanup_free_ char *src = module_file_in(moddir, r->dest_name);
+		_cleanup_free_ char *dst = xasprintf("%s%s/%s", lib_tree, r->dest_location, strrchr(src, '/') + 1);
+		fprintf(j->out, "Installing %s\n", dst);
+		if (e == 0)
+			e = journal_add(&jn, J_COPY, src, dst, lib_tree, NULL);
 	}
 	_cleanup_free_ char *target = xasprintf("%s/%s/%s", j->version, j->kernel, j->arch);
-	int e = symlink_atomic(target, marker);
+	if (e == 0)
+		e = journal_add(&jn, J_LINK, target, marker, NULL, NULL);
+	if (e == 0)
+		e = journal_add(&jn, J_DEPMOD, j->kernel, NULL, NULL, NULL);
+	fflush(j->out);
+	if (e == 0)
+		e = journal_run(&jn, j->err);
+	else
+		fprintf(j->err, "\nError! A path of %s contains a tab or a newline.\n", what);
+	journal_release(&jn);
 	if (e < 0) {
-		_cleanup_free_ char *m = xasprintf("Cannot create %s: %s", marker, strerror(-e));
-		error_lines(j->err, m);
+		fprintf(j->err, "Nothing was installed: %s/%s on %s (%s) is as it was before.\n", j->module, j->version,
+			j->kernel, j->arch);
+		fflush(j->err);
 		return 6;
 	}
 	package_script_run(j->source_dir, "post_install", j->post_install, j->script_box, j->out, j->err);
 	return 0;
 }
 
-/* Puts back every archived original of name, as recorded in its .origin file. */
-static void restore_originals(const struct install_job *j, const char *orig_dir, const char *name,
-			      const char *lib_tree)
+/* Plans to put back every archived original of name, as recorded in its .origin file. */
+static void plan_restore(const struct install_job *j, struct journal *jn, const char *orig_dir,
+			 const char *name, const char *lib_tree)
 {
 	DIR *d = opendir(orig_dir);
 	if (!d)
@@ -237,15 +224,13 @@ static void restore_originals(const struct install_job *j, const char *orig_dir,
 			continue;
 		}
 		fprintf(j->out, "Restoring archived original module %s\n", loc.data);
-		_cleanup_free_ char *parent = xstrndup(loc.data, (size_t)(strrchr(loc.data, '/') - loc.data));
-		if (mkdir_p(parent, 0755) == 0 && rename(archived, loc.data) == 0)
-			unlink(origin);
+		(void)journal_add(jn, J_RESTORE, archived, loc.data, NULL, NULL);
 	}
 	closedir(d);
 }
 
-static void uninstall_record(const struct install_job *j, const struct install_record *r,
-			     const char *lib_tree, const char *orig_dir)
+static void plan_uninstall_record(const struct install_job *j, struct journal *jn, const struct install_record *r,
+				  const char *lib_tree, const char *orig_dir, const char *moddir)
 {
 	const char *locs[2] = { r->dest_location,
 				r->conf_location && strcmp(r->conf_location, r->dest_location) ? r->conf_location : NULL };
@@ -259,18 +244,20 @@ static void uninstall_record(const struct install_job *j, const struct install_r
 			continue;
 		found = true;
 		fprintf(j->out, "Deleting %s/%s.ko\n", dir, r->dest_name);
-		unlink(f);
-		rmdir_empty_upto(dir, lib_tree);
+		_cleanup_free_ char *built = module_file_in(moddir, r->dest_name);
+		_cleanup_free_ char *id = journal_identity(f);
+		(void)journal_add(jn, J_DELETE, f, built, lib_tree, id);
 	}
 	if (!found)
 		fprintf(j->out, "Module %s.ko was not found within %s/\n", r->dest_name, lib_tree);
-	restore_originals(j, orig_dir, r->dest_name, lib_tree);
+	plan_restore(j, jn, orig_dir, r->dest_name, lib_tree);
 }
 
 int uninstall_run(const struct install_job *j)
 {
 	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
 	_cleanup_free_ char *base_dir = xasprintf("%s/%s/%s/%s/%s", j->dkms_tree, j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *moddir = path_join(base_dir, "module");
 	_cleanup_free_ char *marker = xasprintf("%s/%s/kernel-%s-%s", j->dkms_tree, j->module, j->kernel, j->arch);
 	_cleanup_free_ char *orig_kdir = xasprintf("%s/%s/original_module/%s", j->dkms_tree, j->module, j->kernel);
 	_cleanup_free_ char *orig_dir = path_join(orig_kdir, j->arch);
@@ -278,21 +265,39 @@ int uninstall_run(const struct install_job *j)
 	_cleanup_free_ char *real_marker = real_path(marker);
 	_cleanup_free_ char *real_base = real_path(base_dir);
 	bool active = real_marker && real_base && strcmp(real_marker, real_base) == 0;
+	bool had_originals = false;
 	if (active) {
 		fprintf(j->out, "Before uninstall, this module version was ACTIVE on this kernel.\n");
+		_cleanup_free_ char *what = xasprintf("uninstall of %s/%s from kernel %s (%s)", j->module, j->version, j->kernel, j->arch);
+		struct journal jn;
+		journal_init(&jn, j->dkms_tree, what);
 		for (size_t i = 0; i < j->n_records; i++)
-			uninstall_record(j, &j->records[i], lib_tree, orig_dir);
-		unlink(marker);
+			plan_uninstall_record(j, &jn, &j->records[i], lib_tree, orig_dir, moddir);
+		char target[PATH_MAX];
+		ssize_t n = readlink(marker, target, sizeof(target) - 1);
+		target[n > 0 ? n : 0] = '\0';
+		(void)journal_add(&jn, J_UNLINK, target, marker, NULL, NULL);
+		had_originals = is_dir(orig_dir);
+		if (had_originals)
+			(void)journal_add(&jn, J_RMTREE, orig_dir, NULL, NULL, NULL);
+		(void)journal_add(&jn, J_DEPMOD, j->kernel, NULL, NULL, NULL);
+		fflush(j->out);
+		int e = journal_run(&jn, j->err);
+		journal_release(&jn);
+		if (e < 0) {
+			fprintf(j->err, "Nothing was uninstalled: %s/%s on %s (%s) is as it was before.\n", j->module,
+				j->version, j->kernel, j->arch);
+			fflush(j->err);
+			return 6;
+		}
+		rmdir(orig_kdir);
 	} else {
 		fprintf(j->out, "This module version was INACTIVE for this kernel.\n");
 	}
 	fflush(j->out);
 	package_script_run(j->source_dir, "post_remove", j->post_remove, j->script_box, j->out, j->err);
-	if (active && is_dir(orig_dir)) {
+	if (had_originals)
 		fprintf(j->out, "Removing original module(s) from DKMS tree for kernel %s (%s)\n", j->kernel, j->arch);
-		rm_rf(orig_dir);
-		rmdir(orig_kdir);
-	}
 	_cleanup_free_ char *orig_root = xasprintf("%s/%s/original_module", j->dkms_tree, j->module);
 	rmdir(orig_root);
 	fflush(j->out);
@@ -303,7 +308,12 @@ int unbuild_run(const char *dkms_tree, const char *m, const char *v, const char 
 {
 	_cleanup_free_ char *kdir = xasprintf("%s/%s/%s/%s", dkms_tree, m, v, k);
 	_cleanup_free_ char *adir = path_join(kdir, a);
-	int r = rm_rf(adir);
+	/* Out of sight in one rename (status never sees half a result), then deleted. */
+	_cleanup_free_ char *gone = xasprintf("%s/.tmp_%s_unbuild", kdir, a);
+	rm_rf(gone);
+	if (rename(adir, gone) < 0 && errno != ENOENT)
+		return -errno;
+	int r = rm_rf(gone);
 	if (r < 0)
 		return r;
 	/* Remove <k> when no arch dir is left (hidden .tmp_* dirs do not count). */

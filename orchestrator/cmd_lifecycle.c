@@ -11,6 +11,7 @@
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "executor/install.h"
+#include "executor/treelock.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/confine.h"
 #include "orchestrator/confload.h"
@@ -149,11 +150,19 @@ static int add_module(struct ctx *c, const char *m, const char *v)
 		return e;
 	_cleanup_free_ char *link = tree_source_link(&c->paths, m, v);
 	_cleanup_free_ char *build = tree_build_area(&c->paths, m, v);
+	int lock = tree_lock(c->paths.dkms_tree, true, c->err);
+	if (lock >= 0 && tree_version_state(&c->paths, m, v) == TREE_V_ADDED) {
+		tree_unlock(lock); /* another run added it meanwhile */
+		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.", m, v);
+		conf_free(mc);
+		return 3;
+	}
 	fprintf(c->out, "Creating symlink %s -> %s\n", link, srcdir);
 	fflush(c->out);
-	e = mkdir_p(build, 0755);
+	e = lock < 0 && lock != -2 ? lock : mkdir_p(build, 0755);
 	if (e == 0 && symlink(srcdir, link) < 0)
 		e = -errno;
+	tree_unlock(lock);
 	if (e < 0) {
 		ctx_error(c, "Cannot create %s: %s", link, strerror(-e));
 		conf_free(mc);
@@ -417,8 +426,11 @@ static int removal(struct ctx *c, enum removal what)
 	if (e)
 		return e;
 	const char *m = c->req->module, *v = c->req->version;
-	if (what == RM_REMOVE && !c->req->dry_run)
+	if (what == RM_REMOVE && !c->req->dry_run) {
+		int lock = tree_lock(c->paths.dkms_tree, true, c->err);
 		remove_stale_tmp(c);
+		tree_unlock(lock);
+	}
 	struct target_list tl = { 0 };
 	struct module_conf **confs = NULL;
 	struct job_set s = { 0 };
@@ -443,8 +455,11 @@ static int removal(struct ctx *c, enum removal what)
 	}
 	if (!e)
 		e = print_plan_or_run(c, &s);
-	if (!e && what == RM_REMOVE && !c->req->dry_run)
+	if (!e && what == RM_REMOVE && !c->req->dry_run) {
+		int lock = tree_lock(c->paths.dkms_tree, true, c->err);
 		remove_version_if_empty(c);
+		tree_unlock(lock);
+	}
 	jobs_release(&s);
 	free_confs(confs, tl.n);
 	targets_release(&tl);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/xalloc.h"
+#include "executor/treelock.h"
 #include "orchestrator/context.h"
 #include "orchestrator/status.h"
 #include "orchestrator/tree.h"
@@ -33,7 +34,10 @@ int cmd_status(struct ctx *c)
 {
 	const struct request *r = c->req;
 	struct tree *t = NULL;
+	/* Shared: a change in progress (an install of many modules) is seen whole or not at all. */
+	int lock = tree_lock(c->paths.dkms_tree, false, c->err);
 	int e = tree_scan(&c->paths, &t);
+	tree_unlock(lock);
 	if (e < 0) {
 		ctx_error(c, "Cannot read the DKMS tree at %s: %s", c->paths.dkms_tree, strerror(-e));
 		return 1;

@@ -12,6 +12,8 @@
 #include "common/xalloc.h"
 #include "executor/build.h"
 #include "executor/install.h"
+#include "executor/journal.h"
+#include "executor/treelock.h"
 #include "executor/cache.h"
 #include "executor/jobserver.h"
 #include "executor/proc.h"
@@ -179,8 +181,31 @@ static int run_depmod(struct run *r, struct job *j)
 	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
 	if (!strv_contains(&r->kernels_touched, ka))
 		return 0;
-	return depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod,
-			  r->c->out, r->c->err) ? 6 : 0;
+	if (depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod,
+		       r->c->out, r->c->err))
+		return 6;
+	journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
+	return 0;
+}
+
+/* An inline job changes the tree: under its exclusive lock (status waits for it). */
+static int locked_inline(struct run *r, struct job *j, struct job_payload *p)
+{
+	int lock = tree_lock(r->c->paths.dkms_tree, true, r->c->err);
+	if (lock < 0 && lock != -2) {
+		ctx_error(r->c, "Cannot lock the dkms tree %s: %s", r->c->paths.dkms_tree, strerror(-lock));
+		return 1;
+	}
+	int code = 0;
+	switch (j->kind) {
+	case JOB_INSTALL: code = run_install_like(r, j, p, true); break;
+	case JOB_UNINSTALL: code = run_uninstall(r, j, p); break;
+	case JOB_UNBUILD: code = run_unbuild(r, j, p); break;
+	case JOB_DEPMOD: code = run_depmod(r, j); break;
+	default: break;
+	}
+	tree_unlock(lock);
+	return code;
 }
 
 static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
@@ -189,16 +214,10 @@ static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, p
 	case JOB_BUILD:
 		return start_build(r, j, p, pid);
 	case JOB_INSTALL:
-		j->exit_code = run_install_like(r, j, p, true);
-		return 1;
 	case JOB_UNINSTALL:
-		j->exit_code = run_uninstall(r, j, p);
-		return 1;
 	case JOB_UNBUILD:
-		j->exit_code = run_unbuild(r, j, p);
-		return 1;
 	case JOB_DEPMOD:
-		j->exit_code = run_depmod(r, j);
+		j->exit_code = locked_inline(r, j, p);
 		return 1;
 	default:
 		j->exit_code = 0;

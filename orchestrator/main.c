@@ -21,6 +21,7 @@
 #include "orchestrator/conf.h"
 #include "orchestrator/context.h"
 #include "orchestrator/framework.h"
+#include "orchestrator/recover.h"
 #include "orchestrator/signing.h"
 #include "sandbox/sandbox.h"
 
@@ -249,6 +250,8 @@ int main(int argc, char **argv)
 	setup_ctx(&c, &req, prog, &fw);
 	struct sandbox_filter *filter = NULL;
 	rc = setup_sandbox(&c, &filter);
+	if (rc == 0 && !req.dry_run)
+		rc = tree_recover(&c);
 	if (rc == 0)
 		rc = dispatch(&c);
 	sandbox_filter_free(filter);

@@ -1,0 +1,75 @@
+#include "treelock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "common/fsutil.h"
+#include "common/macro.h"
+#include "common/xalloc.h"
+
+/* flock, retried every 100 ms so a long wait can be reported once. */
+static int lock_fd(int fd, int op, const char *what, FILE *err)
+{
+	for (int tries = 0;; tries++) {
+		if (flock(fd, op | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (tries == 20 && err) {
+			fprintf(err, "Waiting for %s (another modforge or dkms run holds its lock)...\n", what);
+			fflush(err);
+		}
+		poll(NULL, 0, 100);
+	}
+}
+
+int file_lock(const char *path, const char *what, FILE *err)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int r = lock_fd(fd, LOCK_EX, what, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+int tree_lock(const char *dkms_tree, bool exclusive, FILE *err)
+{
+	_cleanup_free_ char *dir = path_join(dkms_tree, ".modforge");
+	_cleanup_free_ char *path = path_join(dir, "lock");
+	_cleanup_free_ char *what = xasprintf("the dkms tree %s", dkms_tree);
+	int fd = -1;
+	if (access(dkms_tree, W_OK) == 0) {
+		int r = mkdir_p(dir, 0755);
+		if (r < 0)
+			return r;
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+	} else {
+		if (exclusive)
+			return -EACCES;
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -2; /* no writer ever locked this tree: read it unlocked */
+	}
+	int r = lock_fd(fd, exclusive ? LOCK_EX : LOCK_SH, what, err);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+void tree_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
