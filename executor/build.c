@@ -13,6 +13,7 @@
 #include "common/fsutil.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
+#include "executor/compress.h"
 #include "executor/modsign.h"
 #include "executor/proc.h"
 #include "executor/treelock.h"
@@ -186,9 +187,9 @@ static int strip_module(struct build_state *s, const char *path)
 }
 
 /* One manifest line per module: dest_name, dest_dir, file name inside module/. */
-static void manifest_add(struct buf *m, const struct build_record *r)
+static void manifest_add(struct buf *m, const struct build_record *r, const char *suffix)
 {
-	buf_addf(m, "%s\t%s\t%s.ko\n", r->dest_name, r->dest_dir ? r->dest_dir : "", r->dest_name);
+	buf_addf(m, "%s\t%s\t%s.ko%s\n", r->dest_name, r->dest_dir ? r->dest_dir : "", r->dest_name, suffix);
 }
 
 /* dkms's sign step: "Signing module <path>"; a failure is a warning, the build goes on. */
@@ -260,7 +261,13 @@ static int collect_results(struct build_state *s)
 		/* Signed in the root-owned copy, never in the build user's area. */
 		if (r == 0 && j->sign_hash)
 			sign_module(s, dst, seen);
-		manifest_add(&manifest, rec);
+		if (r == 0 && j->compression != COMPRESS_NONE) {
+			_cleanup_buf_ struct buf why = BUF_INIT;
+			r = compress_module(dst, (enum module_compression)j->compression, j->compress_opts, &why);
+			if (r < 0)
+				error_lines(j->err, "%s", why.data);
+		}
+		manifest_add(&manifest, rec, compress_suffix((enum module_compression)j->compression));
 	}
 	_cleanup_free_ char *mfpath = path_join(mfdir, "manifest");
 	if (r == 0)

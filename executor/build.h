@@ -51,6 +51,8 @@ struct build_job {
 	const char *sign_hash;           /* sign each module with this hash; NULL: unsigned */
 	const char *sign_key, *sign_cert;
 	const char *sign_file;           /* external signer; NULL: executor/modsign */
+	int compression;                 /* enum module_compression (executor/compress.h) */
+	const struct compress_opts *compress_opts; /* NULL: dkms's defaults */
 	uid_t build_uid;                 /* as root: owner of the build area (0: leave it) */
 	gid_t build_gid;
 	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */

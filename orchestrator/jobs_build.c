@@ -12,12 +12,14 @@
 #include "common/xalloc.h"
 #include "executor/build.h"
 #include "executor/cache.h"
+#include "executor/compress.h"
 #include "executor/install.h"
 #include "executor/proc.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/confine.h"
 #include "orchestrator/signing.h"
 #include "orchestrator/context.h"
+#include "orchestrator/framework.h"
 #include "orchestrator/jobs_internal.h"
 #include "orchestrator/targets.h"
 #include "orchestrator/tree.h"
@@ -244,6 +246,9 @@ static bool try_cache(struct run *r, struct job *j, struct job_payload *p, const
 	conf_text(b, &t);
 	/* What happens to the modules after make is part of the result too. */
 	buf_addf(&t, "\nsign %s %s\n", b->sign_hash ? b->sign_hash : "-", b->sign_file ? b->sign_file : "-");
+	const struct compress_opts *o = b->compress_opts;
+	buf_addf(&t, "compress %d %s|%s|%s\n", b->compression, o && o->gzip ? o->gzip : "-",
+		 o && o->xz ? o->xz : "-", o && o->zstd ? o->zstd : "-");
 	_cleanup_buf_ struct buf cert = BUF_INIT;
 	if (b->sign_cert && buf_read_file(&cert, b->sign_cert) == 0)
 		buf_add(&t, cert.data, cert.len);
@@ -337,6 +342,15 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	w.job.sign_key = sig.key;
 	w.job.sign_cert = sig.cert;
 	w.job.sign_file = sig.sign_file;
+	/* Compressed as the kernel's own modules are (dkms scans its module tree). */
+	const struct framework *fw = c->fw;
+	struct compress_opts copts = {
+		fw ? framework_value(fw, fw->compress_gzip_opts, "compress_gzip_opts") : NULL,
+		fw ? framework_value(fw, fw->compress_xz_opts, "compress_xz_opts") : NULL,
+		fw ? framework_value(fw, fw->compress_zstd_opts, "compress_zstd_opts") : NULL,
+	};
+	w.job.compression = compress_for_kernel(c->paths.install_tree, j->kernel);
+	w.job.compress_opts = &copts;
 	int ret;
 	if (try_cache(r, j, p, &w.job, out)) {
 		jobserver_release(&r->js);

@@ -2,7 +2,8 @@
 # scripts/deps.sh - installs everything modforge's build and tests need on Debian 12, as
 # root: the build dependencies, the tools the e2e tests and the Debian *-dkms packages
 # they build use, two kernel header trees (the -amd64 and -cloud-amd64 flavours of the
-# newest 6.1.0-N the archive offers both of), and Debian's own dkms (reference for the
+# newest 6.1.0-N the archive offers both of), the newest 6.12 -amd64 headers (with its
+# image: xz-compressed modules), and Debian's own dkms (reference for the
 # differential tests). Idempotent; only Debian's archive is used.
 #
 # No side effect on the real dkms state: Debian's dkms is installed after the headers
@@ -58,6 +59,15 @@ if [ -z "$abi" ]; then
 	exit 1
 fi
 HEADERS=("linux-headers-$abi-amd64" "linux-headers-$abi-cloud-amd64")
+# The newest 6.12 kernel (its modules are xz-compressed; the package pulls in the image):
+# the compression test builds for it.
+abi612=$(apt-cache pkgnames linux-headers-6.12. |
+	sed -nE 's/^linux-headers-(6\.12\.[0-9]+\+deb12)-amd64$/\1/p' | sort -V | tail -n1)
+if [ -z "$abi612" ]; then
+	echo "deps.sh: no linux-headers-6.12.N+deb12-amd64 in apt-cache" >&2
+	exit 1
+fi
+HEADERS+=("linux-headers-$abi612-amd64")
 
 echo "deps.sh: installing build and test dependencies, ${HEADERS[*]}"
 apt_install "${BUILD[@]}" "${TESTS[@]}" "${HEADERS[@]}"
@@ -76,4 +86,4 @@ for h in "${HEADERS[@]}"; do
 	d=/usr/src/$h
 	[ -f "$d/Makefile" ] || { echo "deps.sh: $d/Makefile missing after install" >&2; exit 1; }
 done
-echo "deps.sh: ok (kernel headers: $abi-amd64 $abi-cloud-amd64; $(dpkg-query -W -f '${Package} ${Version}' dkms))"
+echo "deps.sh: ok (kernel headers: $abi-amd64 $abi-cloud-amd64 $abi612-amd64; $(dpkg-query -W -f '${Package} ${Version}' dkms))"
