@@ -15,6 +15,7 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "executor/journal.h"
+#include "executor/modversion.h"
 #include "executor/proc.h"
 #include "executor/untrusted.h"
 
@@ -134,6 +135,46 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	return r < 0 ? 127 : code;
 }
 
+/* dkms 3.4.3's check_version_sanity for one module (reference §5.6): false when a
+ * same-named module already in the kernel's tree is newer, or the same, and --force is
+ * not given; the message says which. */
+static bool version_sane(const struct install_job *j, const struct install_record *r, const char *lib_tree,
+			 const char *built)
+{
+	if (j->force_version_override)
+		return true;
+	_cleanup_strv_ struct strv hits = STRV_INIT;
+	find_module_files(lib_tree, r->dest_name, &hits);
+	if (hits.n == 0)
+		return true;
+	if (hits.n > 1) {
+		fprintf(j->err, "Warning: %zu modules named %s.ko in %s; not comparing versions.\n", hits.n,
+			r->dest_name, lib_tree);
+		return true;
+	}
+	enum modversion_verdict v = MODVERSION_OK;
+	if (modversion_check(hits.items[0], built, &v) < 0 || v == MODVERSION_OK || j->force)
+		return true; /* a file libkmod cannot read counts as unversioned and different */
+	struct modversion have = { 0 }, mine = { 0 };
+	(void)modversion_read(hits.items[0], &have);
+	(void)modversion_read(built, &mine);
+	if (v == MODVERSION_OLDER) {
+		fflush(j->out);
+		fprintf(j->err, "\nError! Module version %s for %s.ko\nis not newer than what is already found in kernel %s (%s).\n"
+			"You may override by specifying --force.\n", mine.version ? mine.version : "",
+			r->dest_name, j->kernel, have.version ? have.version : "");
+	} else if (have.version || mine.version) {
+		fprintf(j->out, "Module %s already installed at version %s, override by specifying --force\n",
+			hits.items[0], have.version ? have.version : "");
+	} else {
+		fprintf(j->out, "Module %s already installed (unversioned module), override by specifying --force\n",
+			hits.items[0]);
+	}
+	modversion_release(&have);
+	modversion_release(&mine);
+	return false;
+}
+
 int install_run(const struct install_job *j)
 {
 	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
@@ -164,15 +205,24 @@ int install_run(const struct install_job *j)
 	journal_init(&jn, j->dkms_tree, what);
 	bool first = !is_symlink(marker);
 	int e = 0;
+	size_t installing = 0;
 	for (size_t i = 0; e == 0 && i < j->n_records; i++) {
 		const struct install_record *r = &j->records[i];
+		_cleanup_free_ char *src = module_file_in(moddir, r->dest_name);
+		if (!version_sane(j, r, lib_tree, src))
+			continue;
+		installing++;
 		if (first)
 			e = plan_archive(j, &jn, r, lib_tree, orig_dir);
-		_cleanup_free_ char *src = module_file_in(moddir, r->dest_name);
 		_cleanup_free_ char *dst = xasprintf("%s%s/%s", lib_tree, r->dest_location, strrchr(src, '/') + 1);
 		fprintf(j->out, "Installing %s\n", dst);
 		if (e == 0)
 			e = journal_add(&jn, J_COPY, src, dst, lib_tree, NULL);
+	}
+	if (e == 0 && installing == 0 && j->n_records > 0) {
+		journal_release(&jn);
+		error_lines(j->err, "Installation aborted.");
+		return 6;
 	}
 	_cleanup_free_ char *target = xasprintf("%s/%s/%s", j->version, j->kernel, j->arch);
 	if (e == 0)

@@ -29,6 +29,7 @@ struct install_job {
 	const char *source_dir;      /* for PRE_INSTALL/POST_INSTALL/POST_REMOVE */
 	const char *pre_install, *post_install, *post_remove;
 	bool force;
+	bool force_version_override; /* skip the version sanity check */
 	const struct confinement *script_box; /* --sandbox-scripts; NULL = privileged, as dkms */
 	FILE *out, *err;
 };

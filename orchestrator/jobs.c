@@ -82,6 +82,7 @@ static void fill_install_job(struct run *r, struct job *j, struct job_payload *p
 		.records = recs, .n_records = n, .source_dir = *src,
 		.pre_install = conf->pre_install, .post_install = conf->post_install,
 		.post_remove = conf->post_remove, .force = r->c->req->force,
+		.force_version_override = r->c->req->force_version_override,
 		.out = r->c->out, .err = r->c->err,
 	};
 }
