@@ -14,11 +14,18 @@ fi
 expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
 expect_rc 0 mf build mf-hello/1.0 -k "$K1"
 
-# The "original": a real module file of the same name, marked so it differs from ours.
+# The "original": a real module file of the same name and version built from other
+# sources (another srcversion, which the version sanity check accepts), marked so its
+# bytes differ from ours.
 ORIG=$INST/$K1/kernel/drivers/misc/mf_hello.ko
 mkdir -p "$(dirname "$ORIG")"
-cp "$DKMS/mf-hello/1.0/$K1/$A/module/mf_hello.ko" "$ORIG"
+perl -0777 -pe 's/(srcversion=)([0-9A-F]+)/$1 . ("0" x length($2))/e' \
+	"$DKMS/mf-hello/1.0/$K1/$A/module/mf_hello.ko" >"$ORIG"
 printf 'original-bytes' >>"$ORIG"
+case $(modinfo -F srcversion "$ORIG") in
+000*) ok "the original has another srcversion" ;;
+*) not_ok "the original has another srcversion ($(modinfo -F srcversion "$ORIG"))" ;;
+esac
 cp "$ORIG" "$E2E_TMP/orig.copy"
 
 expect_rc 0 mf install mf-hello/1.0 -k "$K1"
