@@ -159,6 +159,8 @@ static int dispatch(struct ctx *c)
 	case ACT_AUTOINSTALL:
 	case ACT_KERNEL_POSTINST: return cmd_autoinstall(c);
 	case ACT_GENERATE_MOK: return signing_generate_mok(c, c->out);
+	case ACT_KERNEL_PRERM: return cmd_kernel_prerm(c);
+	case ACT_KERNEL_PREINST: return cmd_kernel_preinst(c);
 	default:
 		break;
 	}
