@@ -17,9 +17,11 @@
 #include "executor/cache.h"
 #include "executor/jobserver.h"
 #include "executor/proc.h"
+#include "executor/untrusted.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/confine.h"
 #include "orchestrator/context.h"
+#include "orchestrator/framework.h"
 #include "orchestrator/targets.h"
 #include "orchestrator/runlog.h"
 #include "orchestrator/tree.h"
@@ -362,6 +364,31 @@ void jobs_weigh(const struct ctx *c, struct job_set *s)
 	s->plan.slots = c->max_jobs;
 }
 
+/* framework.conf's post_transaction, once per kernel whose modules changed, after every
+ * job of the run: re-read with $kernelver set (as dkms re-reads it), run privileged. */
+static void run_post_transaction(const struct run *r)
+{
+	const struct ctx *c = r->c;
+	if (!c->fw || !c->fw->post_transaction || !*c->fw->post_transaction)
+		return;
+	static const char script[] =
+		"for f in \"$1\"/framework.conf \"$1\"/framework.conf.d/*.conf; do\n"
+		"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"
+		"done\n"
+		"[ -n \"${post_transaction-}\" ] && eval \"$post_transaction\"\n";
+	for (size_t i = 0; i < r->kernels_touched.n; i++) {
+		_cleanup_free_ char *k = xstrndup(r->kernels_touched.items[i], strcspn(r->kernels_touched.items[i], "\t"));
+		_cleanup_free_ char *kv = xasprintf("kernelver=%s", k);
+		char *argv[] = { "bash", "-c", (char *)script, "post_transaction", (char *)c->etc_dkms, NULL };
+		char *env[] = { kv, NULL };
+		struct untrusted_cmd uc = { .argv = argv, .cwd = "/", .extra_env = env, .out_fd = -1 };
+		int code = 0;
+		fflush(c->out);
+		if (untrusted_run(&uc, &code) < 0 || code != 0)
+			fprintf(c->err, "Warning: post_transaction for kernel %s exited with %d\n", k, code);
+	}
+}
+
 int jobs_run(struct ctx *c, struct job_set *s)
 {
 	size_t builds = 0;
@@ -391,6 +418,7 @@ int jobs_run(struct ctx *c, struct job_set *s)
 		fflush(c->err);
 	}
 	print_summary(&r);
+	run_post_transaction(&r);
 	strv_release(&r.kernels_touched);
 	if (e < 0) {
 		ctx_error(c, "Running the plan failed: %s", strerror(-e));

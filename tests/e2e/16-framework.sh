@@ -9,6 +9,7 @@ if ! modforge_only "framework.conf through MODFORGE_ETC_DKMS"; then
 	e2e_done
 fi
 use_root "$(new_root fw)"
+K2=${E2E_KERNELS[1]}
 ETC=$MODFORGE_ETC_DKMS
 cat >"$ETC/framework.conf" <<CONF
 # comments and shell are fine
@@ -37,6 +38,20 @@ expect_eq "the framework wins over the environment" 3 "$(parallel_jobs=5 slots_o
 rm "$ETC/framework.conf.d/50-jobs.conf"
 expect_eq "without the framework value, the environment's parallel_jobs" 5 "$(parallel_jobs=5 slots_of "$MODFORGE" build mf-hello/1.0 -k "$K1" --dry-run --json)"
 expect_eq "default: the online CPUs" "$(nproc)" "$(slots_of "$MODFORGE" build mf-hello/1.0 -k "$K1" --dry-run --json)"
+
+# post_transaction: once per changed kernel, after all installs of the run, with
+# $kernelver set (dkms re-reads it before running it).
+if modforge_only "post_transaction once per run (dkms 3.4.3 skips it after autoinstall)"; then
+	use_root "$(new_root post)"
+	cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$SRC/"
+	PT=$E2E_TMP/post-transaction.log
+	echo "post_transaction='echo \"post \$kernelver \$(ls $INST/\$kernelver/updates/dkms | tr \"\\n\" \" \")\" >>$PT'" \
+		>"$ETC/framework.conf.d/60-post.conf"
+	expect_rc 0 mf add mf-hello/1.0
+	expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2"
+	expect_lines "$PT" "post $K1 mf_greet.ko mf_hello.ko " "post $K2 mf_greet.ko mf_hello.ko "
+	rm "$ETC/framework.conf.d/60-post.conf"
+fi
 
 # Command-line trees win over the framework's.
 use_root "$(new_root other)"
