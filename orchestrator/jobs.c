@@ -364,6 +364,8 @@ void jobs_weigh(const struct ctx *c, struct job_set *s)
 	s->plan.slots = c->max_jobs;
 }
 
+static int kernel_order(const char *a, const char *b) { return strverscmp(a, b); }
+
 /* framework.conf's post_transaction, once per kernel whose modules changed, after every
  * job of the run: re-read with $kernelver set (as dkms re-reads it), run privileged. */
 static void run_post_transaction(const struct run *r)
@@ -376,8 +378,12 @@ static void run_post_transaction(const struct run *r)
 		"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"
 		"done\n"
 		"[ -n \"${post_transaction-}\" ] && eval \"$post_transaction\"\n";
-	for (size_t i = 0; i < r->kernels_touched.n; i++) {
-		_cleanup_free_ char *k = xstrndup(r->kernels_touched.items[i], strcspn(r->kernels_touched.items[i], "\t"));
+	_cleanup_strv_ struct strv kernels = STRV_INIT; /* in kernel order, not finishing order */
+	for (size_t i = 0; i < r->kernels_touched.n; i++)
+		strv_push(&kernels, r->kernels_touched.items[i]);
+	strv_sort(&kernels, kernel_order);
+	for (size_t i = 0; i < kernels.n; i++) {
+		_cleanup_free_ char *k = xstrndup(kernels.items[i], strcspn(kernels.items[i], "\t"));
 		_cleanup_free_ char *kv = xasprintf("kernelver=%s", k);
 		char *argv[] = { "bash", "-c", (char *)script, "post_transaction", (char *)c->etc_dkms, NULL };
 		char *env[] = { kv, NULL };

@@ -34,7 +34,8 @@ int tree_recover(const struct ctx *c)
 		ctx_error(c, "Cannot lock the dkms tree %s: %s", tree, strerror(-lock));
 		return 1;
 	}
-	int r = journal_recover(tree, c->out, c->err);
+	/* On stderr: stdout may be a machine's (status --json). */
+	int r = journal_recover(tree, c->err, c->err);
 	if (r < 0) {
 		ctx_error(c, "Cannot finish the interrupted change recorded in %s/.modforge/journal: %s",
 			  tree, strerror(-r));
@@ -46,7 +47,7 @@ int tree_recover(const struct ctx *c)
 	for (size_t i = 0; i < kernels.n; i++) {
 		_cleanup_free_ char *kdir = path_join(c->paths.install_tree, kernels.items[i]);
 		if (is_dir(kdir) && depmod_run(c->paths.install_tree, tree, kernels.items[i], c->req->no_depmod,
-					       c->out, c->err) != 0)
+					       c->err, c->err) != 0)
 			continue; /* kept: the next command tries again */
 		journal_depmod_done(tree, kernels.items[i]);
 	}
