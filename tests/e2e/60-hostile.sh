@@ -23,7 +23,9 @@ cp "$MODFORGE_SRC/examples/mf-hello-1.0/mf_hello.c" "$MODFORGE_SRC/examples/mf-h
 echo 'obj-m := mf_hello.o' >"$PKG/Kbuild"
 HOSTTMP=/tmp/modforge-hostile.$$
 KEY=$DKMS/mok.key
-echo "modforge-secret-key" >"$KEY"
+# A real signing key (the build signs with it, outside the sandbox), marked so a leak shows.
+expect_rc 0 mf generate_mok
+echo "modforge-secret-key" >>"$KEY"
 ROOTSECRET=/root/modforge-secret
 echo "modforge-secret-root" >"$ROOTSECRET"
 FULL=
@@ -84,6 +86,8 @@ if pgrep -f modforge-hostile-survivor >/dev/null; then not_ok "no process of the
 find "$DKMS/hostile" -perm /6000 -type f >"$E2E_TMP/suid"
 expect_eq "no setuid/setgid file in the result" "" "$(cat "$E2E_TMP/suid")"
 expect_file "$DKMS/hostile/1.0/$K1/$E2E_ARCH/module/mf_hello.ko"
+expect_eq "signed with the key the build could not read" "DKMS module signing key" \
+	"$(modinfo -F signer "$DKMS/hostile/1.0/$K1/$E2E_ARCH/module/mf_hello.ko")"
 kill "$LISTENER" 2>/dev/null
 
 # A build that fills the disk of its build area.
