@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -118,5 +119,21 @@ int buf_read_file(struct buf *b, const char *path)
 		return -errno;
 	r = buf_read_fd(b, fd);
 	close(fd);
+	return r;
+}
+
+int buf_fail(struct buf *b, int r, const char *fmt, ...)
+{
+	if (!b)
+		return r;
+	va_list ap;
+	va_start(ap, fmt);
+	char *msg = NULL;
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	buf_reset(b);
+	buf_adds(b, msg ? msg : "out of memory");
+	free(msg);
 	return r;
 }

@@ -25,6 +25,9 @@ void buf_adds(struct buf *b, const char *s);
 void buf_addc(struct buf *b, char c);
 void buf_addf(struct buf *b, const char *fmt, ...) _printf_(2, 3);
 void buf_reset(struct buf *b);
+/* Replaces b's text (b may be NULL) with the formatted message; returns r, so that a
+ * library call can `return buf_fail(err, -EINVAL, "reading %s: ...", path);`. */
+int buf_fail(struct buf *b, int r, const char *fmt, ...) _printf_(3, 4);
 /* Reads all of fd into b. Returns 0 or -errno. */
 int buf_read_fd(struct buf *b, int fd);
 /* Reads a whole file into b. Returns 0 or -errno. */

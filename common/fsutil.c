@@ -186,7 +186,7 @@ static char *temp_name_for(const char *path)
 	return xasprintf("%s.modforge-tmp.%ld", path, (long)getpid());
 }
 
-static int fsync_parent(const char *path)
+int fsync_parent(const char *path)
 {
 	_cleanup_free_ char *dir = xstrdup(path);
 	char *slash = strrchr(dir, '/');

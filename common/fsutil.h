@@ -20,6 +20,8 @@ int copy_tree(const char *src, const char *dst);
 int chown_tree(const char *path, uid_t uid, gid_t gid);
 /* Copies one regular file, keeping its mode; dst written as temp + fsync + rename. */
 int copy_file_atomic(const char *src, const char *dst, mode_t mode);
+/* fsyncs the directory holding path (after a rename into it). Returns 0 or -errno. */
+int fsync_parent(const char *path);
 /* Writes data to path as temp + fsync + rename in the same directory. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 /* Replaces (or creates) a symlink at linkpath pointing to target, atomically. */

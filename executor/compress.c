@@ -40,22 +40,6 @@ static const struct tool tools[] = {
 
 static bool valid(enum module_compression c) { return c > COMPRESS_NONE && c <= COMPRESS_ZST; }
 
-/* Replaces err's text with the formatted message. Returns r. */
-static int _printf_(3, 4) fail(struct buf *err, int r, const char *fmt, ...)
-{
-	if (!err)
-		return r;
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	buf_reset(err);
-	buf_adds(err, msg ? msg : "out of memory");
-	free(msg);
-	return r;
-}
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -159,8 +143,8 @@ static int run_tool(struct strv *argv, struct buf *out, struct buf *errout, int 
 static int spawn_failed(struct buf *err, int r, const char *what, const char *path, const char *tool)
 {
 	if (r == -ENOENT)
-		return fail(err, r, "%s %s: cannot run %s: not found in PATH", what, path, tool);
-	return fail(err, r, "%s %s: cannot run %s: %s", what, path, tool, strerror(-r));
+		return buf_fail(err, r, "%s %s: cannot run %s: not found in PATH", what, path, tool);
+	return buf_fail(err, r, "%s %s: cannot run %s: %s", what, path, tool, strerror(-r));
 }
 
 int compress_module(const char *path, enum module_compression c, const struct compress_opts *opts,
@@ -169,11 +153,11 @@ int compress_module(const char *path, enum module_compression c, const struct co
 	if (c == COMPRESS_NONE)
 		return 0;
 	if (!valid(c))
-		return fail(err, -EINVAL, "compressing %s: unknown compression %d", path, (int)c);
+		return buf_fail(err, -EINVAL, "compressing %s: unknown compression %d", path, (int)c);
 	struct stat st;
 	if (stat(path, &st) < 0) {
 		int e = errno;
-		return fail(err, -e, "compressing %s: %s", path, strerror(e));
+		return buf_fail(err, -e, "compressing %s: %s", path, strerror(e));
 	}
 	_cleanup_strv_ struct strv argv = STRV_INIT;
 	strv_push(&argv, tools[c].name);
@@ -189,16 +173,16 @@ int compress_module(const char *path, enum module_compression c, const struct co
 		return spawn_failed(err, r, "compressing", path, tools[c].name);
 	trim_end(&out);
 	if (code != 0)
-		return fail(err, -EIO, "compressing %s with %s: exit status %d%s%s", path, tools[c].name,
+		return buf_fail(err, -EIO, "compressing %s with %s: exit status %d%s%s", path, tools[c].name,
 			    code, out.len ? ": " : "", out.data);
 
 	_cleanup_free_ char *packed = xasprintf("%s%s", path, compress_suffix(c));
 	if (!is_regular(packed))
-		return fail(err, -EIO, "compressing %s with %s: %s was not written", path,
+		return buf_fail(err, -EIO, "compressing %s with %s: %s was not written", path,
 			    tools[c].name, packed);
 	if (unlink(path) < 0 && errno != ENOENT) { /* the tool kept the plain file */
 		int e = errno;
-		return fail(err, -e, "removing %s after compressing it: %s", path, strerror(e));
+		return buf_fail(err, -e, "removing %s after compressing it: %s", path, strerror(e));
 	}
 	return 0;
 }
@@ -234,7 +218,7 @@ int compress_read_plain(const char *path, struct buf *out, struct buf *err)
 	if (r == 0 && c == COMPRESS_NONE)
 		r = buf_read_file(out, path);
 	if (r < 0)
-		return fail(err, r, "reading %s: %s", path, strerror(-r));
+		return buf_fail(err, r, "reading %s: %s", path, strerror(-r));
 	if (c == COMPRESS_NONE)
 		return 0;
 
@@ -250,7 +234,7 @@ int compress_read_plain(const char *path, struct buf *out, struct buf *err)
 		return spawn_failed(err, r, "decompressing", path, tools[c].name);
 	trim_end(&msg);
 	if (code != 0)
-		return fail(err, -EIO, "decompressing %s with %s: exit status %d%s%s", path,
+		return buf_fail(err, -EIO, "decompressing %s with %s: exit status %d%s%s", path,
 			    tools[c].name, code, msg.len ? ": " : "", msg.data);
 	return 0;
 }

@@ -2,6 +2,7 @@
  * libcrypto, the kernel's 12-byte trailer and magic; MOK key pairs as `openssl req -x509`. */
 #include "modsign.h"
 
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/fsutil.h"
 #include "common/buf.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
@@ -46,22 +48,6 @@ static void bn_freep(BIGNUM **p) { BN_free(*p); }
 /* The kernel's CONFIG_MODULE_SIG_HASH choices. */
 static const char *const hashes[] = { "sha1", "sha224", "sha256", "sha384", "sha512" };
 
-/* Replaces err's text with the formatted line. Returns r. */
-static int _printf_(3, 4) fail(struct buf *err, int r, const char *fmt, ...)
-{
-	if (!err)
-		return r;
-	va_list ap;
-	va_start(ap, fmt);
-	char *msg = NULL;
-	if (vasprintf(&msg, fmt, ap) < 0)
-		msg = NULL;
-	va_end(ap);
-	buf_reset(err);
-	buf_adds(err, msg ? msg : "out of memory");
-	free(msg);
-	return r;
-}
 
 /* Returns libcrypto's reason for the last failure (static text) and empties its queue. */
 static const char *ssl_reason(void)
@@ -79,12 +65,12 @@ static int load_key(const char *path, EVP_PKEY **out, struct buf *err)
 	_cleanup_buf_ struct buf pem = BUF_INIT;
 	int r = buf_read_file(&pem, path);
 	if (r < 0)
-		return fail(err, r, "reading private key %s: %s", path, strerror(-r));
+		return buf_fail(err, r, "reading private key %s: %s", path, strerror(-r));
 	_cleanup_bio_ BIO *b = pem.len <= INT_MAX ? BIO_new_mem_buf(pem.data, (int)pem.len) : NULL;
 	*out = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
 	OPENSSL_cleanse(pem.data, pem.len);
 	if (!*out)
-		return fail(err, -EINVAL, "reading private key %s: not an unencrypted PEM key (%s)",
+		return buf_fail(err, -EINVAL, "reading private key %s: not an unencrypted PEM key (%s)",
 			    path, ssl_reason());
 	return 0;
 }
@@ -95,7 +81,7 @@ static int load_cert(const char *path, X509 **out, struct buf *err)
 	_cleanup_buf_ struct buf data = BUF_INIT;
 	int r = buf_read_file(&data, path);
 	if (r < 0)
-		return fail(err, r, "reading certificate %s: %s", path, strerror(-r));
+		return buf_fail(err, r, "reading certificate %s: %s", path, strerror(-r));
 	const unsigned char *p = (const unsigned char *)data.data;
 	*out = data.len <= LONG_MAX ? d2i_X509(NULL, &p, (long)data.len) : NULL;
 	if (*out) {
@@ -106,7 +92,7 @@ static int load_cert(const char *path, X509 **out, struct buf *err)
 	ERR_clear_error(); /* the DER attempt's complaints */
 	*out = b ? PEM_read_bio_X509(b, NULL, no_passphrase, NULL) : NULL;
 	if (!*out)
-		return fail(err, -EINVAL, "reading certificate %s: neither DER nor PEM X.509 (%s)",
+		return buf_fail(err, -EINVAL, "reading certificate %s: neither DER nor PEM X.509 (%s)",
 			    path, ssl_reason());
 	return 0;
 }
@@ -129,15 +115,15 @@ static int cms_sign_der(const void *mod, size_t len, const EVP_MD *md, X509 *cer
 						      flags | CMS_PARTIAL | CMS_DETACHED);
 	_cleanup_bio_ BIO *data = len <= INT_MAX ? BIO_new_mem_buf(mod, (int)len) : NULL;
 	if (!cms || !data)
-		return fail(err, -EBADMSG, "creating CMS signature: %s", ssl_reason());
+		return buf_fail(err, -EBADMSG, "creating CMS signature: %s", ssl_reason());
 	if (!CMS_add1_signer(cms, cert, key, md, flags | CMS_NOSMIMECAP | CMS_NOATTR))
-		return fail(err, -EBADMSG, "adding CMS signer: %s", ssl_reason());
+		return buf_fail(err, -EBADMSG, "adding CMS signer: %s", ssl_reason());
 	if (!CMS_final(cms, data, NULL, flags))
-		return fail(err, -EBADMSG, "computing CMS signature: %s", ssl_reason());
+		return buf_fail(err, -EBADMSG, "computing CMS signature: %s", ssl_reason());
 	unsigned char *p = NULL;
 	int n = i2d_CMS_ContentInfo(cms, &p);
 	if (n <= 0)
-		return fail(err, -EBADMSG, "encoding CMS signature: %s", ssl_reason());
+		return buf_fail(err, -EBADMSG, "encoding CMS signature: %s", ssl_reason());
 	buf_add(der, p, (size_t)n);
 	OPENSSL_free(p);
 	return 0;
@@ -149,7 +135,7 @@ int modsign_buf(const void *mod, size_t len, const char *hash, const char *key_p
 	ERR_clear_error(); /* so a reason below is ours, not a caller's leftover */
 	const EVP_MD *md = find_hash(hash);
 	if (!md)
-		return fail(err, -EINVAL, "signing hash \"%s\": not one of sha1, sha224, sha256, "
+		return buf_fail(err, -EINVAL, "signing hash \"%s\": not one of sha1, sha224, sha256, "
 			    "sha384, sha512", hash ? hash : "(null)");
 	_cleanup_pkey_ EVP_PKEY *key = NULL;
 	_cleanup_x509_ X509 *cert = NULL;
@@ -159,14 +145,14 @@ int modsign_buf(const void *mod, size_t len, const char *hash, const char *key_p
 	if (r < 0)
 		return r;
 	if (!X509_check_private_key(cert, key))
-		return fail(err, -EINVAL, "private key %s does not match certificate %s (%s)",
+		return buf_fail(err, -EINVAL, "private key %s does not match certificate %s (%s)",
 			    key_path, cert_path, ssl_reason());
 	_cleanup_buf_ struct buf sig = BUF_INIT;
 	r = cms_sign_der(mod, len, md, cert, key, &sig, err);
 	if (r < 0)
 		return r;
 	if (sig.len > UINT32_MAX)
-		return fail(err, -EBADMSG, "CMS signature too long (%zu bytes)", sig.len);
+		return buf_fail(err, -EBADMSG, "CMS signature too long (%zu bytes)", sig.len);
 	unsigned char trailer[TRAILER_LEN] = { 0, 0, PKEY_ID_PKCS7, 0, 0, 0, 0, 0 };
 	uint32_t n = (uint32_t)sig.len;
 	trailer[8] = (unsigned char)(n >> 24);
@@ -233,16 +219,7 @@ static int commit_temp(const char *tmp, const char *path)
 		unlink(tmp);
 		return e;
 	}
-	_cleanup_free_ char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd < 0 || fsync(fd) < 0 ? -errno : 0;
+	return fsync_parent(path);
 }
 
 int modsign_file(const char *ko_path, const char *hash, const char *key_path,
@@ -256,14 +233,14 @@ int modsign_file(const char *ko_path, const char *hash, const char *key_path,
 	if (r == 0)
 		r = buf_read_file(&mod, ko_path);
 	if (r < 0)
-		return fail(err, r, "reading module %s: %s", ko_path, strerror(-r));
+		return buf_fail(err, r, "reading module %s: %s", ko_path, strerror(-r));
 	r = modsign_buf(mod.data, mod.len, hash, key_path, cert_path, &out, &why);
 	if (r < 0)
-		return fail(err, r, "signing %s: %s", ko_path, why.data);
+		return buf_fail(err, r, "signing %s: %s", ko_path, why.data);
 	_cleanup_free_ char *tmp = write_temp(ko_path, out.data, out.len, st.st_mode & 07777);
 	r = tmp ? commit_temp(tmp, ko_path) : -errno;
 	if (r < 0)
-		return fail(err, r, "writing signed module %s: %s", ko_path, strerror(-r));
+		return buf_fail(err, r, "writing signed module %s: %s", ko_path, strerror(-r));
 	return 0;
 }
 
@@ -325,36 +302,36 @@ int mok_generate(const char *key_path, const char *cert_path, struct buf *err)
 {
 	_cleanup_pkey_ EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)MOK_BITS);
 	if (!key)
-		return fail(err, -EBADMSG, "generating RSA-%d key for %s: %s", MOK_BITS, key_path,
+		return buf_fail(err, -EBADMSG, "generating RSA-%d key for %s: %s", MOK_BITS, key_path,
 			    ssl_reason());
 	_cleanup_x509_ X509 *x = X509_new();
 	if (!x || make_cert(x, key) < 0)
-		return fail(err, -EBADMSG, "making certificate %s: %s", cert_path, ssl_reason());
+		return buf_fail(err, -EBADMSG, "making certificate %s: %s", cert_path, ssl_reason());
 	unsigned char *der = NULL;
 	int n = i2d_X509(x, &der);
 	if (n <= 0)
-		return fail(err, -EBADMSG, "encoding certificate %s: %s", cert_path, ssl_reason());
+		return buf_fail(err, -EBADMSG, "encoding certificate %s: %s", cert_path, ssl_reason());
 	/* Both staged before either is renamed, so a failure leaves the old pair whole. */
 	_cleanup_free_ char *key_tmp = write_key_temp(key_path, key);
 	if (!key_tmp) {
 		int r = -errno;
 		OPENSSL_free(der);
-		return fail(err, r, "writing private key %s: %s", key_path, strerror(-r));
+		return buf_fail(err, r, "writing private key %s: %s", key_path, strerror(-r));
 	}
 	_cleanup_free_ char *cert_tmp = write_temp(cert_path, der, (size_t)n, 0644);
 	int r = cert_tmp ? 0 : -errno;
 	OPENSSL_free(der);
 	if (r < 0) {
 		unlink(key_tmp);
-		return fail(err, r, "writing certificate %s: %s", cert_path, strerror(-r));
+		return buf_fail(err, r, "writing certificate %s: %s", cert_path, strerror(-r));
 	}
 	r = commit_temp(key_tmp, key_path);
 	if (r < 0) {
 		unlink(cert_tmp);
-		return fail(err, r, "writing private key %s: %s", key_path, strerror(-r));
+		return buf_fail(err, r, "writing private key %s: %s", key_path, strerror(-r));
 	}
 	r = commit_temp(cert_tmp, cert_path);
 	if (r < 0)
-		return fail(err, r, "writing certificate %s: %s", cert_path, strerror(-r));
+		return buf_fail(err, r, "writing certificate %s: %s", cert_path, strerror(-r));
 	return 0;
 }
