@@ -136,6 +136,45 @@ static int unlink_missing_ok(const char *path)
 	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
+/* rename(), or copy + delete when from and to are on different filesystems (as mv). */
+static int move_file(const char *from, const char *to)
+{
+	if (rename(from, to) == 0)
+		return fsync_parent(to);
+	if (errno != EXDEV)
+		return -errno;
+	struct stat st;
+	if (lstat(from, &st) < 0)
+		return -errno;
+	int r = copy_file_atomic(from, to, st.st_mode & 07777);
+	if (r == 0 && unlink(from) < 0) {
+		r = -errno;
+		unlink(to);
+	}
+	return r;
+}
+
+/* The <dkms_tree>/<m> part of an archive path <dkms_tree>/<m>/original_module/..., where
+ * emptied directories stop being removed. */
+static char *archive_top(const char *archived)
+{
+	const char *p = strstr(archived, "/original_module/");
+	return p ? xstrndup(archived, (size_t)(p - archived)) : dir_of(archived);
+}
+
+/* Deletes archived.origin (when archived is gone) and the directories it emptied. */
+static void archive_cleanup(const char *archived)
+{
+	if (path_exists(archived))
+		return;
+	_cleanup_free_ char *origin = xasprintf("%s.origin", archived);
+	unlink(origin);
+	drop_temps(origin);
+	_cleanup_free_ char *dir = dir_of(archived);
+	_cleanup_free_ char *top = archive_top(archived);
+	rmdir_empty_upto(dir, top);
+}
+
 /* Moves from -> to, writing to.origin (naming from) first. */
 static int archive_move(const char *from, const char *to)
 {
@@ -145,8 +184,10 @@ static int archive_move(const char *from, const char *to)
 	int r = mkdir_p(dir, 0755);
 	if (r == 0)
 		r = write_file_atomic(origin, line, strlen(line), 0644);
-	if (r == 0 && rename(from, to) < 0)
-		r = -errno;
+	if (r == 0)
+		r = move_file(from, to);
+	if (r < 0)
+		archive_cleanup(to);
 	return r;
 }
 
@@ -155,8 +196,8 @@ static int move_back(const char *from, const char *to)
 	_cleanup_free_ char *dir = dir_of(to);
 	_cleanup_free_ char *origin = xasprintf("%s.origin", from);
 	int r = mkdir_p(dir, 0755);
-	if (r == 0 && rename(from, to) < 0)
-		r = -errno;
+	if (r == 0)
+		r = move_file(from, to);
 	if (r == 0)
 		r = unlink_missing_ok(origin);
 	return r;
@@ -213,6 +254,7 @@ static void undo_step(const struct step *s)
 	case J_ARCHIVE:
 		if (path_exists(b) && !path_exists(a))
 			(void)move_back(b, a);
+		archive_cleanup(b);
 		break;
 	case J_COPY:
 		if (files_equal(a, b) == 1) {
@@ -287,7 +329,8 @@ static int run_steps(const char *dkms_tree, char **lines, size_t n, FILE *err)
 			bool to_b = s->kind == J_COPY || s->kind == J_LINK || s->kind == J_UNLINK;
 			if (err)
 				fprintf(err, "\nError! %s %s failed: %s\n", describe(s->kind), s->f[to_b ? 1 : 0], strerror(-r));
-			drop_step_temps(&steps[done]);
+			undo_step(s); /* what the failed step did part of */
+			drop_step_temps(s);
 			break;
 		}
 	}

@@ -1,5 +1,6 @@
 #include "recover.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,15 +14,32 @@
 #include "executor/treelock.h"
 #include "orchestrator/context.h"
 
+/* True if dir has an entry whose name starts with prefix (added to found, if given). */
+static bool has_entry(const char *dir, const char *prefix, struct strv *found)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool any = false;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			any = true;
+			if (found)
+				strv_push(found, de->d_name);
+		}
+	closedir(d);
+	return any;
+}
+
+/* A journal (or the temp of one being written when a run was killed), a depmod still
+ * owed, or the private root of a killed depmod. */
 static bool has_work(const char *dkms_tree)
 {
-	_cleanup_free_ char *journal = xasprintf("%s/.modforge/journal", dkms_tree);
-	_cleanup_free_ char *pending = xasprintf("%s/.modforge/depmod-pending", dkms_tree);
+	_cleanup_free_ char *mf = path_join(dkms_tree, ".modforge");
 	_cleanup_strv_ struct strv k = STRV_INIT;
-	if (path_exists(journal))
-		return true;
 	journal_pending_depmod(dkms_tree, &k);
-	return k.n > 0;
+	return k.n > 0 || has_entry(mf, "journal", NULL) || has_entry(dkms_tree, ".modforge-depmod-", NULL);
 }
 
 int tree_recover(const struct ctx *c)
@@ -41,6 +59,12 @@ int tree_recover(const struct ctx *c)
 			  tree, strerror(-r));
 		tree_unlock(lock);
 		return 1;
+	}
+	_cleanup_strv_ struct strv stale = STRV_INIT; /* no depmod runs: we hold the lock */
+	has_entry(tree, ".modforge-depmod-", &stale);
+	for (size_t i = 0; i < stale.n; i++) {
+		_cleanup_free_ char *p = path_join(tree, stale.items[i]);
+		rm_rf(p);
 	}
 	_cleanup_strv_ struct strv kernels = STRV_INIT;
 	journal_pending_depmod(tree, &kernels);
