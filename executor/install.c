@@ -359,11 +359,7 @@ int unbuild_run(const char *dkms_tree, const char *m, const char *v, const char 
 	_cleanup_free_ char *kdir = xasprintf("%s/%s/%s/%s", dkms_tree, m, v, k);
 	_cleanup_free_ char *adir = path_join(kdir, a);
 	/* Out of sight in one rename (status never sees half a result), then deleted. */
-	_cleanup_free_ char *gone = xasprintf("%s/.tmp_%s_unbuild", kdir, a);
-	rm_rf(gone);
-	if (rename(adir, gone) < 0 && errno != ENOENT)
-		return -errno;
-	int r = rm_rf(gone);
+	int r = journal_trash(dkms_tree, adir);
 	if (r < 0)
 		return r;
 	/* Remove <k> when no arch dir is left (hidden .tmp_* dirs do not count). */

@@ -436,3 +436,42 @@ void journal_depmod_done(const char *dkms_tree, const char *kernel)
 	unlink(mark);
 	drop_temps(mark);
 }
+
+int journal_trash(const char *dkms_tree, const char *path)
+{
+	if (!path_exists(path))
+		return 0;
+	_cleanup_free_ char *trash = xasprintf("%s/.modforge/trash", dkms_tree);
+	int r = mkdir_p(trash, 0755);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *slot = xasprintf("%s/XXXXXX", trash);
+	if (!mkdtemp(slot))
+		return -errno;
+	_cleanup_free_ char *to = path_join(slot, "x");
+	if (rename(path, to) < 0) {
+		r = -errno;
+		rmdir(slot);
+		return r;
+	}
+	return rm_rf(slot);
+}
+
+bool journal_empty_trash(const char *dkms_tree)
+{
+	_cleanup_free_ char *trash = xasprintf("%s/.modforge/trash", dkms_tree);
+	DIR *d = opendir(trash);
+	if (!d)
+		return false;
+	bool any = false;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *p = path_join(trash, de->d_name);
+		rm_rf(p);
+		any = true;
+	}
+	closedir(d);
+	return any;
+}

@@ -16,6 +16,7 @@
 #ifndef MODFORGE_JOURNAL_H
 #define MODFORGE_JOURNAL_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/strv.h"
@@ -53,6 +54,12 @@ int journal_run(struct journal *j, FILE *err);
 /* If a journal was left by a crash: finishes it (out: one line saying so). Returns 1 if
  * one was finished, 0 if there was none, -errno on failure (the journal is kept). */
 int journal_recover(const char *dkms_tree, FILE *out, FILE *err);
+/* Deletes the directory path (in the dkms tree) so that nobody ever sees half of it: one
+ * rename into <dkms_tree>/.modforge/trash/, then rm -rf there (a crash leaves it in the
+ * trash, which journal_empty_trash clears). Returns 0 or -errno; a missing path is 0. */
+int journal_trash(const char *dkms_tree, const char *path);
+/* Deletes what a killed run left in the trash. True if there was something. */
+bool journal_empty_trash(const char *dkms_tree);
 /* Kernels whose depmod is pending (a change finished, depmod not yet run), "k" each. */
 void journal_pending_depmod(const char *dkms_tree, struct strv *kernels);
 /* Marks depmod done for kernel. */

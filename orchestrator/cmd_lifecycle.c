@@ -11,6 +11,7 @@
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "executor/install.h"
+#include "executor/journal.h"
 #include "executor/treelock.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/confine.h"
@@ -407,7 +408,8 @@ static void remove_version_if_empty(struct ctx *c)
 	}
 	if (!other) {
 		fprintf(c->out, "Deleting module %s/%s completely from the DKMS tree.\n", m, v);
-		rm_rf(vdir);
+		if (journal_trash(c->paths.dkms_tree, vdir) < 0)
+			rm_rf(vdir);
 	}
 	_cleanup_free_ char *mdir = tree_module_dir(&c->paths, m);
 	rmdir(mdir);

@@ -23,7 +23,8 @@ static bool has_entry(const char *dir, const char *prefix, struct strv *found)
 	bool any = false;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+		    !strncmp(de->d_name, prefix, strlen(prefix))) {
 			any = true;
 			if (found)
 				strv_push(found, de->d_name);
@@ -39,7 +40,9 @@ static bool has_work(const char *dkms_tree)
 	_cleanup_free_ char *mf = path_join(dkms_tree, ".modforge");
 	_cleanup_strv_ struct strv k = STRV_INIT;
 	journal_pending_depmod(dkms_tree, &k);
-	return k.n > 0 || has_entry(mf, "journal", NULL) || has_entry(dkms_tree, ".modforge-depmod-", NULL);
+	_cleanup_free_ char *trash = path_join(mf, "trash");
+	return k.n > 0 || has_entry(mf, "journal", NULL) || has_entry(dkms_tree, ".modforge-depmod-", NULL) ||
+	       has_entry(trash, "", NULL);
 }
 
 int tree_recover(const struct ctx *c)
@@ -60,6 +63,7 @@ int tree_recover(const struct ctx *c)
 		tree_unlock(lock);
 		return 1;
 	}
+	journal_empty_trash(tree);
 	_cleanup_strv_ struct strv stale = STRV_INIT; /* no depmod runs: we hold the lock */
 	has_entry(tree, ".modforge-depmod-", &stale);
 	for (size_t i = 0; i < stale.n; i++) {
