@@ -1,5 +1,6 @@
 #include "build.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -355,6 +356,22 @@ static int build_steps(struct build_state *s)
 	return 0;
 }
 
+/* Deletes <k>/.tmp_<a>_* result dirs that a killed build of this target left. */
+static void drop_stale_results(const struct build_state *s)
+{
+	_cleanup_free_ char *prefix = xasprintf(".tmp_%s_", s->job->arch);
+	DIR *d = opendir(s->kernel_dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix)) && strlen(de->d_name) == strlen(prefix) + 6) {
+			_cleanup_free_ char *p = path_join(s->kernel_dir, de->d_name);
+			rm_rf(p);
+		}
+	closedir(d);
+}
+
 int build_run(const struct build_job *job)
 {
 	struct build_state s = { .job = job, .log_fd = -1 };
@@ -368,6 +385,7 @@ int build_run(const struct build_job *job)
 							: xasprintf("%s/%s/%s/.lock-build", job->dkms_tree, job->module, job->version);
 	_cleanup_free_ char *what = xasprintf("the build of %s/%s for %s (%s)", job->module, job->version, job->kernel, job->arch);
 	int lock = file_lock(lock_path, what, job->err);
+	drop_stale_results(&s); /* a killed build's; no other build of this target runs now */
 	int code;
 	if (lock >= 0 && is_dir(s.base_dir)) {
 		fprintf(job->out, "Module %s/%s for kernel %s (%s) was built by another run meanwhile.\n", job->module,
