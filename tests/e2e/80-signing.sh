@@ -104,6 +104,16 @@ expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
 expect_rc 0 mf build mf-hello/1.0 -k "$K1"
 expect_line "Sign command: $SIGNFILE" "$E2E_OUT"
 expect_eq "external sign_file and the built-in signer write the same bytes" "" "$(cmp "$E2E_TMP/native.ko" "$M1" 2>&1)"
+# A pkcs11: key goes to the kernel's sign-file (Debian: linux-kbuild's); without a token
+# the signing fails, which is a warning, as in dkms.
+echo 'mok_signing_key="pkcs11:token=none;object=none"' >"$MODFORGE_ETC_DKMS/framework.conf"
+echo "mok_certificate=$KD/signing.der" >>"$MODFORGE_ETC_DKMS/framework.conf"
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1"
+expect_line "Sign command: /usr/lib/linux-kbuild-${K1%.*}/scripts/sign-file" "$E2E_OUT"
+expect_line "Signing key: pkcs11:token=none;object=none" "$E2E_OUT"
+expect_no_line "Certificate or key are missing, generating self signed certificate for MOK..." "$E2E_OUT"
+expect_text "Warning: Failed to sign module '$DKMS/mf-hello/1.0/build/mf_hello.ko'!" "$E2E_ERR"
 # The environment works too (framework.conf wins over it, as in dkms).
 rm "$MODFORGE_ETC_DKMS/framework.conf"
 expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
