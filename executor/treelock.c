@@ -46,6 +46,11 @@ int tree_lock(const char *dkms_tree, bool exclusive, FILE *err)
 	_cleanup_free_ char *path = path_join(dir, "lock");
 	_cleanup_free_ char *what = xasprintf("the dkms tree %s", dkms_tree);
 	int fd = -1;
+	if (exclusive && !path_exists(dkms_tree)) {
+		int r = mkdir_p(dkms_tree, 0755); /* the first writer on this system makes it */
+		if (r < 0)
+			return r;
+	}
 	if (access(dkms_tree, W_OK) == 0) {
 		int r = mkdir_p(dir, 0755);
 		if (r < 0)
