@@ -8,6 +8,7 @@
 #include "common/macro.h"
 #include "common/xalloc.h"
 #include "executor/modsign.h"
+#include "executor/treelock.h"
 #include "orchestrator/context.h"
 #include "orchestrator/framework.h"
 #include "orchestrator/targets.h"
@@ -55,10 +56,8 @@ static char *default_sign_file(const struct ctx *c, const struct target *t)
 	return xasprintf("%s/%s/build/scripts/sign-file", c->paths.install_tree, t->kernel);
 }
 
-static int make_pair(const char *key, const char *cert, FILE *out, FILE *err)
+static int new_pair(const char *key, const char *cert, FILE *out, FILE *err)
 {
-	if (is_regular(key) && is_regular(cert))
-		return 0;
 	fprintf(out, "Certificate or key are missing, generating self signed certificate for MOK...\n");
 	fflush(out);
 	_cleanup_buf_ struct buf why = BUF_INIT;
@@ -67,6 +66,17 @@ static int make_pair(const char *key, const char *cert, FILE *out, FILE *err)
 		fprintf(err, "Warning: %s\n", why.data);
 		fflush(err);
 	}
+	return r;
+}
+
+/* Makes the pair unless both exist, under the tree's lock: two runs never make two. */
+static int make_pair(const struct ctx *c, const char *key, const char *cert, FILE *out, FILE *err)
+{
+	if (is_regular(key) && is_regular(cert))
+		return 0;
+	int lock = tree_lock(c->paths.dkms_tree, true, err);
+	int r = is_regular(key) && is_regular(cert) ? 0 : new_pair(key, cert, out, err);
+	tree_unlock(lock);
 	return r;
 }
 
@@ -90,7 +100,7 @@ void signing_prepare(const struct ctx *c, const struct target *t, const char *kc
 	}
 	fprintf(out, "Sign command: %s\n", tool ? tool : "built in (modforge, libcrypto)");
 	fprintf(out, "Signing key: %s\nPublic certificate (MOK): %s\n", key, cert);
-	if (!pkcs11 && make_pair(key, cert, out, c->err) < 0) {
+	if (!pkcs11 && make_pair(c, key, cert, out, c->err) < 0) {
 		fprintf(out, "\n");
 		return;
 	}
@@ -115,7 +125,7 @@ int signing_generate_mok(const struct ctx *c, FILE *out)
 		fprintf(out, "Key file %s and certificate %s already exist, nothing to do\n", key, cert);
 		return 0;
 	}
-	return make_pair(key, cert, out, c->err) < 0 ? 1 : 0;
+	return make_pair(c, key, cert, out, c->err) < 0 ? 1 : 0;
 }
 
 void signing_release(struct signing *s)
