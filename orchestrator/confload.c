@@ -100,7 +100,12 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 		fflush(c->err);
 	}
 	if (r < 0) {
-		ctx_error(c, "Cannot run bash to read %s: %s", l->conf_path, strerror(-r));
+		if (r == -EACCES && c->sandbox && c->is_root)
+			ctx_error(c, "Cannot run bash to read %s: %s\nThe sandbox's build user (uid %u) must be able to reach every path it is shown\n"
+				  "(dkms.conf, the source, the kernel headers, the trees): is one of their parent directories mode 0700?",
+				  l->conf_path, strerror(-r), (unsigned)c->build_uid);
+		else
+			ctx_error(c, "Cannot run bash to read %s: %s", l->conf_path, strerror(-r));
 		return bad_conf(c, l);
 	}
 	const char **recs = NULL;

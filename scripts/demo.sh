@@ -14,6 +14,7 @@ cmake --build build -j"$(nproc)" >/dev/null
 MF=${MODFORGE:-$REPO/build/modforge}
 
 ROOT=${MODFORGE_DEMO_ROOT:-$(mktemp -d /tmp/modforge-demo.XXXXXX)}
+chmod 755 "$ROOT" # the sandbox's build user must reach the trees (mktemp makes it 0700)
 mkdir -p "$ROOT/dkms" "$ROOT/src" "$ROOT/lib/modules"
 KERNELS=()
 for d in /usr/src/linux-headers-*; do
