@@ -20,7 +20,7 @@ static int lock_fd(int fd, int op, const char *what, FILE *err)
 		if (errno != EWOULDBLOCK && errno != EINTR)
 			return -errno;
 		if (tries == 20 && err) {
-			fprintf(err, "Waiting for %s (another modforge or dkms run holds its lock)...\n", what);
+			fprintf(err, "Waiting for %s (another modforge run holds its lock)...\n", what);
 			fflush(err);
 		}
 		poll(NULL, 0, 100);

@@ -5,7 +5,8 @@
  * for builds; readers (status) hold it shared, so they never see a change half-done.
  * A build of one (module, version, kernel, arch) is serialised by its own lock instead
  * (build_lock), so concurrent runs never share a build area.
- * Waiting longer than 2 s prints one line saying who is waited for. Locks die with the
+ * Waiting longer than 2 s prints one line saying what is waited for. Debian's dkms takes no
+ * lock, so a dkms run beside modforge is not held off (as dkms runs are not among themselves). Locks die with the
  * process (flock), so a killed run never leaves the tree locked.
  */
 #ifndef MODFORGE_TREELOCK_H
