@@ -4,10 +4,10 @@
  * unbuild, depmod, remove, journal recovery) hold it exclusively for the change only, not
  * for builds; readers (status) hold it shared, so they never see a change half-done.
  * A build of one (module, version, kernel, arch) is serialised by its own lock instead
- * (build_lock), so concurrent runs never share a build area.
- * Waiting longer than 2 s prints one line saying what is waited for. Debian's dkms takes no
- * lock, so a dkms run beside modforge is not held off (as dkms runs are not among themselves). Locks die with the
- * process (flock), so a killed run never leaves the tree locked.
+ * (file_lock on a file in <m>/<v>/), so concurrent runs never share a build area.
+ * Waiting longer than 2 s prints one line saying what is waited for. Locks die with the
+ * process (flock), so a killed run never leaves the tree locked. Debian's dkms takes no
+ * lock: a dkms run beside modforge is not held off (dkms runs are not among themselves).
  */
 #ifndef MODFORGE_TREELOCK_H
 #define MODFORGE_TREELOCK_H
