@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/macro.h"
+#include "common/vercmp.h"
 #include "common/xalloc.h"
 #include "executor/compress.h"
 
@@ -145,32 +146,9 @@ void modversion_release(struct modversion *v)
 	*v = (struct modversion){ 0 };
 }
 
-/* VER(v): runs of one or two digits padded to three, spaces dropped. Newly allocated. */
-static char *ver_key(const char *v)
-{
-	struct buf b;
-	buf_init(&b);
-	while (*v) {
-		size_t n = strspn(v, "0123456789");
-		if (n == 0) {
-			if (*v != ' ')
-				buf_addc(&b, *v);
-			v++;
-			continue;
-		}
-		if (n < 3)
-			buf_add(&b, "00", 3 - n);
-		buf_add(&b, v, n);
-		v += n;
-	}
-	return buf_detach(&b);
-}
-
 int modversion_cmp(const char *a, const char *b)
 {
-	_cleanup_free_ char *ka = ver_key(a);
-	_cleanup_free_ char *kb = ver_key(b);
-	return strcmp(ka, kb);
+	return dkms_vercmp(a, b);
 }
 
 /* Returns 1 if both modules have the same plain (decompressed) bytes, 0 if not, or -errno. */

@@ -25,9 +25,7 @@ struct modversion {
 int modversion_read(const char *path, struct modversion *out);
 void modversion_release(struct modversion *v);
 
-/* dkms's VER() ordering: every run of one or two digits is left-padded with zeros to three
- * digits (runs of three or more are left alone, so "1000" < "999"), spaces are dropped, and
- * the results compare bytewise (dkms's bash [[ > ]] under LC_ALL=C). Returns <0, 0, >0. */
+/* dkms's VER() ordering of two module versions (common/vercmp.h). Returns <0, 0, >0. */
 int modversion_cmp(const char *a, const char *b);
 
 enum modversion_verdict {

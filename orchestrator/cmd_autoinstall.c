@@ -18,7 +18,7 @@
 #include "orchestrator/jobs.h"
 #include "orchestrator/targets.h"
 #include "orchestrator/tree.h"
-#include "orchestrator/vercmp.h"
+#include "common/vercmp.h"
 
 /* One module's latest version on one kernel. */
 struct slot {

@@ -8,7 +8,7 @@
 
 #include "common/xalloc.h"
 #include "orchestrator/confdump.h"
-#include "orchestrator/vercmp.h"
+#include "common/vercmp.h"
 
 /* One level of constraints: the global values, or one record's. */
 struct excl {

@@ -13,7 +13,7 @@
 #include "executor/compress.h"
 #include "executor/modversion.h"
 #include "executor/proc.h"
-#include "orchestrator/vercmp.h"
+#include "common/vercmp.h"
 #include "tap.h"
 
 struct fx {

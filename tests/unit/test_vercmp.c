@@ -1,7 +1,7 @@
 /* test_vercmp.c - dkms's VER() padding and ordering. */
 #include <stdlib.h>
 
-#include "orchestrator/vercmp.h"
+#include "common/vercmp.h"
 #include "tap.h"
 
 static void check_ver(const char *in, const char *want)
