@@ -186,16 +186,36 @@ static char *temp_name_for(const char *path)
 	return xasprintf("%s.modforge-tmp.%ld", path, (long)getpid());
 }
 
+char *parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	return xstrndup(path, slash == path ? 1 : (size_t)(slash - path));
+}
+
+void remove_stale_temps(const char *path)
+{
+	if (!*path)
+		return;
+	const char *slash = strrchr(path, '/');
+	_cleanup_free_ char *dir = parent_dir(path);
+	_cleanup_free_ char *prefix = xasprintf("%s.modforge-tmp.", slash ? slash + 1 : path);
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
+			_cleanup_free_ char *t = path_join(dir, de->d_name);
+			unlink(t);
+		}
+	closedir(d);
+}
+
 int fsync_parent(const char *path)
 {
-	_cleanup_free_ char *dir = xstrdup(path);
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
+	_cleanup_free_ char *dir = parent_dir(path);
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;

@@ -20,6 +20,11 @@ int copy_tree(const char *src, const char *dst);
 int chown_tree(const char *path, uid_t uid, gid_t gid);
 /* Copies one regular file, keeping its mode; dst written as temp + fsync + rename. */
 int copy_file_atomic(const char *src, const char *dst, mode_t mode);
+/* The directory part of path, newly allocated: "." without a '/', "/" for "/x". */
+char *parent_dir(const char *path);
+/* Deletes the temp files (<path>.modforge-tmp.<pid>) that killed atomic writes of path
+ * (copy_file_atomic, write_file_atomic, symlink_atomic) left behind. */
+void remove_stale_temps(const char *path);
 /* fsyncs the directory holding path (after a rename into it). Returns 0 or -errno. */
 int fsync_parent(const char *path);
 /* Writes data to path as temp + fsync + rename in the same directory. */

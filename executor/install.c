@@ -77,16 +77,14 @@ static void find_module_files(const char *dir, const char *name, struct strv *hi
 /* Before the first install on a kernel: plan to move a same-named module aside, with
  * .origin (dkms's search order: <k>/extra, <k>/updates, <k><dest>, then a find hit). */
 static int plan_archive(const struct install_job *j, struct journal *jn, const struct install_record *r,
-			const char *lib_tree, const char *orig_dir)
+			const char *lib_tree, const char *orig_dir, const struct strv *hits)
 {
-	_cleanup_strv_ struct strv hits = STRV_INIT;
-	find_module_files(lib_tree, r->dest_name, &hits);
 	_cleanup_free_ char *extra = path_join(lib_tree, "extra");
 	_cleanup_free_ char *updates = path_join(lib_tree, "updates");
 	_cleanup_free_ char *dest = xasprintf("%s%s", lib_tree, r->dest_location);
 	char *prefs[4] = { module_file_in(extra, r->dest_name), module_file_in(updates, r->dest_name),
 			   module_file_in(dest, r->dest_name),
-			   hits.n == 1 ? xstrdup(hits.items[0]) : NULL };
+			   hits->n == 1 ? xstrdup(hits->items[0]) : NULL };
 	int ret = 0;
 	for (size_t i = 0; i < 4; i++) {
 		if (!prefs[i])
@@ -135,28 +133,25 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	return r < 0 ? 127 : code;
 }
 
-/* dkms 3.4.3's check_version_sanity for one module (reference §5.6): false when a
- * same-named module already in the kernel's tree is newer, or the same, and --force is
- * not given; the message says which. */
+/* dkms 3.4.3's check_version_sanity for one module (reference §5.6): false when the
+ * same-named module already in the kernel's tree (hits: every one found) is newer, or
+ * the same, and --force is not given; the message says which. */
 static bool version_sane(const struct install_job *j, const struct install_record *r, const char *lib_tree,
-			 const char *built)
+			 const char *built, const struct strv *hits)
 {
-	if (j->force_version_override)
+	if (j->force_version_override || hits->n == 0)
 		return true;
-	_cleanup_strv_ struct strv hits = STRV_INIT;
-	find_module_files(lib_tree, r->dest_name, &hits);
-	if (hits.n == 0)
-		return true;
-	if (hits.n > 1) {
-		fprintf(j->err, "Warning: %zu modules named %s.ko in %s; not comparing versions.\n", hits.n,
+	if (hits->n > 1) {
+		fprintf(j->err, "Warning: %zu modules named %s.ko in %s; not comparing versions.\n", hits->n,
 			r->dest_name, lib_tree);
 		return true;
 	}
+	const char *have_path = hits->items[0];
 	enum modversion_verdict v = MODVERSION_OK;
-	if (modversion_check(hits.items[0], built, &v) < 0 || v == MODVERSION_OK || j->force)
+	if (modversion_check(have_path, built, &v) < 0 || v == MODVERSION_OK || j->force)
 		return true; /* a file libkmod cannot read counts as unversioned and different */
 	struct modversion have = { 0 }, mine = { 0 };
-	(void)modversion_read(hits.items[0], &have);
+	(void)modversion_read(have_path, &have);
 	(void)modversion_read(built, &mine);
 	if (v == MODVERSION_OLDER) {
 		fflush(j->out);
@@ -165,10 +160,10 @@ static bool version_sane(const struct install_job *j, const struct install_recor
 			r->dest_name, j->kernel, have.version ? have.version : "");
 	} else if (have.version || mine.version) {
 		fprintf(j->out, "Module %s already installed at version %s, override by specifying --force\n",
-			hits.items[0], have.version ? have.version : "");
+			have_path, have.version ? have.version : "");
 	} else {
 		fprintf(j->out, "Module %s already installed (unversioned module), override by specifying --force\n",
-			hits.items[0]);
+			have_path);
 	}
 	modversion_release(&have);
 	modversion_release(&mine);
@@ -209,11 +204,13 @@ int install_run(const struct install_job *j)
 	for (size_t i = 0; e == 0 && i < j->n_records; i++) {
 		const struct install_record *r = &j->records[i];
 		_cleanup_free_ char *src = module_file_in(moddir, r->dest_name);
-		if (!version_sane(j, r, lib_tree, src))
+		_cleanup_strv_ struct strv hits = STRV_INIT; /* same-named modules in the kernel's tree */
+		find_module_files(lib_tree, r->dest_name, &hits);
+		if (!version_sane(j, r, lib_tree, src, &hits))
 			continue;
 		installing++;
 		if (first)
-			e = plan_archive(j, &jn, r, lib_tree, orig_dir);
+			e = plan_archive(j, &jn, r, lib_tree, orig_dir, &hits);
 		_cleanup_free_ char *dst = xasprintf("%s%s/%s", lib_tree, r->dest_location, strrchr(src, '/') + 1);
 		fprintf(j->out, "Installing %s\n", dst);
 		if (e == 0)

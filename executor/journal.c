@@ -95,32 +95,6 @@ static void step_release(struct step *s)
 		free(s->f[i]);
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	return slash && slash != path ? xstrndup(path, (size_t)(slash - path)) : xstrdup("/");
-}
-
-/* Deletes <path>.modforge-tmp.* that a killed atomic write left behind. */
-static void drop_temps(const char *path)
-{
-	if (!*path)
-		return;
-	_cleanup_free_ char *dir = dir_of(path);
-	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-	_cleanup_free_ char *prefix = xasprintf("%s.modforge-tmp.", base);
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d)))
-		if (!strncmp(de->d_name, prefix, strlen(prefix))) {
-			_cleanup_free_ char *t = path_join(dir, de->d_name);
-			unlink(t);
-		}
-	closedir(d);
-}
-
 static bool link_points_to(const char *link, const char *target)
 {
 	char buf[PATH_MAX];
@@ -159,7 +133,7 @@ static int move_file(const char *from, const char *to)
 static char *archive_top(const char *archived)
 {
 	const char *p = strstr(archived, "/original_module/");
-	return p ? xstrndup(archived, (size_t)(p - archived)) : dir_of(archived);
+	return p ? xstrndup(archived, (size_t)(p - archived)) : parent_dir(archived);
 }
 
 /* Deletes archived.origin (when archived is gone) and the directories it emptied. */
@@ -169,8 +143,8 @@ static void archive_cleanup(const char *archived)
 		return;
 	_cleanup_free_ char *origin = xasprintf("%s.origin", archived);
 	unlink(origin);
-	drop_temps(origin);
-	_cleanup_free_ char *dir = dir_of(archived);
+	remove_stale_temps(origin);
+	_cleanup_free_ char *dir = parent_dir(archived);
 	_cleanup_free_ char *top = archive_top(archived);
 	rmdir_empty_upto(dir, top);
 }
@@ -178,7 +152,7 @@ static void archive_cleanup(const char *archived)
 /* Moves from -> to, writing to.origin (naming from) first. */
 static int archive_move(const char *from, const char *to)
 {
-	_cleanup_free_ char *dir = dir_of(to);
+	_cleanup_free_ char *dir = parent_dir(to);
 	_cleanup_free_ char *origin = xasprintf("%s.origin", to);
 	_cleanup_free_ char *line = xasprintf("%s\n", from);
 	int r = mkdir_p(dir, 0755);
@@ -193,7 +167,7 @@ static int archive_move(const char *from, const char *to)
 
 static int move_back(const char *from, const char *to)
 {
-	_cleanup_free_ char *dir = dir_of(to);
+	_cleanup_free_ char *dir = parent_dir(to);
 	_cleanup_free_ char *origin = xasprintf("%s.origin", from);
 	int r = mkdir_p(dir, 0755);
 	if (r == 0)
@@ -210,7 +184,7 @@ static int do_step(const char *dkms_tree, const struct step *s)
 	case J_ARCHIVE:
 		return path_exists(a) && !path_exists(b) ? archive_move(a, b) : 0;
 	case J_COPY: {
-		_cleanup_free_ char *dir = dir_of(b);
+		_cleanup_free_ char *dir = parent_dir(b);
 		int r = mkdir_p(dir, 0755);
 		return r < 0 ? r : copy_file_atomic(a, b, 0644);
 	}
@@ -222,7 +196,7 @@ static int do_step(const char *dkms_tree, const struct step *s)
 			return 0;
 		int r = unlink_missing_ok(a);
 		if (r == 0) {
-			_cleanup_free_ char *dir = dir_of(a);
+			_cleanup_free_ char *dir = parent_dir(a);
 			rmdir_empty_upto(dir, c);
 		}
 		return r;
@@ -259,10 +233,10 @@ static void undo_step(const struct step *s)
 	case J_COPY:
 		if (files_equal(a, b) == 1) {
 			unlink(b);
-			_cleanup_free_ char *dir = dir_of(b);
+			_cleanup_free_ char *dir = parent_dir(b);
 			rmdir_empty_upto(dir, c);
 		}
-		drop_temps(b);
+		remove_stale_temps(b);
 		break;
 	case J_LINK:
 		if (link_points_to(b, a))
@@ -270,7 +244,7 @@ static void undo_step(const struct step *s)
 		break;
 	case J_DELETE:
 		if (!path_exists(a) && is_regular(b)) {
-			_cleanup_free_ char *dir = dir_of(a);
+			_cleanup_free_ char *dir = parent_dir(a);
 			if (mkdir_p(dir, 0755) == 0)
 				(void)copy_file_atomic(b, a, 0644);
 		}
@@ -294,11 +268,11 @@ static void drop_step_temps(const struct step *s)
 	_cleanup_free_ char *origin_b = xasprintf("%s.origin", s->f[1]);
 	_cleanup_free_ char *origin_a = xasprintf("%s.origin", s->f[0]);
 	switch (s->kind) {
-	case J_ARCHIVE: drop_temps(origin_b); break;
-	case J_COPY: drop_temps(s->f[1]); break;
-	case J_LINK: case J_UNLINK: drop_temps(s->f[1]); break;
-	case J_DELETE: drop_temps(s->f[0]); break;
-	case J_RESTORE: drop_temps(origin_a); break;
+	case J_ARCHIVE: remove_stale_temps(origin_b); break;
+	case J_COPY: remove_stale_temps(s->f[1]); break;
+	case J_LINK: case J_UNLINK: remove_stale_temps(s->f[1]); break;
+	case J_DELETE: remove_stale_temps(s->f[0]); break;
+	case J_RESTORE: remove_stale_temps(origin_a); break;
 	default: break;
 	}
 }
@@ -348,7 +322,7 @@ static int run_steps(const char *dkms_tree, char **lines, size_t n, FILE *err)
 static int remove_journal(const char *path)
 {
 	int r = unlink_missing_ok(path);
-	_cleanup_free_ char *dir = dir_of(path);
+	_cleanup_free_ char *dir = parent_dir(path);
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0)
 		fsync(fd);
@@ -358,7 +332,7 @@ static int remove_journal(const char *path)
 int journal_run(struct journal *j, FILE *err)
 {
 	_cleanup_free_ char *path = journal_path(j->dkms_tree);
-	_cleanup_free_ char *dir = dir_of(path);
+	_cleanup_free_ char *dir = parent_dir(path);
 	_cleanup_buf_ struct buf text = BUF_INIT;
 	buf_adds(&text, HEADER);
 	buf_addf(&text, "what\t%s\n", j->what);
@@ -370,7 +344,7 @@ int journal_run(struct journal *j, FILE *err)
 	if (r < 0) {
 		if (err)
 			fprintf(err, "\nError! Cannot write the journal %s: %s\n", path, strerror(-r));
-		drop_temps(path);
+		remove_stale_temps(path);
 		return r;
 	}
 	r = run_steps(j->dkms_tree, j->lines.items, j->lines.n, err);
@@ -381,7 +355,7 @@ int journal_run(struct journal *j, FILE *err)
 int journal_recover(const char *dkms_tree, FILE *out, FILE *err)
 {
 	_cleanup_free_ char *path = journal_path(dkms_tree);
-	drop_temps(path);
+	remove_stale_temps(path);
 	_cleanup_buf_ struct buf text = BUF_INIT;
 	int r = buf_read_file(&text, path);
 	if (r == -ENOENT)
@@ -434,7 +408,7 @@ void journal_depmod_done(const char *dkms_tree, const char *kernel)
 {
 	_cleanup_free_ char *mark = xasprintf("%s/.modforge/depmod-pending/%s", dkms_tree, kernel);
 	unlink(mark);
-	drop_temps(mark);
+	remove_stale_temps(mark);
 }
 
 int journal_trash(const char *dkms_tree, const char *path)

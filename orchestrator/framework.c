@@ -8,11 +8,15 @@
 #include "common/xalloc.h"
 #include "executor/untrusted.h"
 
-/* Sources every file, then prints NAME NUL VALUE NUL for each whitelisted name it set. */
-static const char framework_sh[] =
-	"for f in \"$1\"/framework.conf \"$1\"/framework.conf.d/*.conf; do\n"
-	"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"
+/* Sources every framework file of the directory $1, as dkms does. */
+#define SOURCE_FRAMEWORK_SH                                                  \
+	"for f in \"$1\"/framework.conf \"$1\"/framework.conf.d/*.conf; do\n" \
+	"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"                            \
 	"done\n"
+
+/* Then prints NAME NUL VALUE NUL for each whitelisted name the files set. */
+static const char framework_sh[] =
+	SOURCE_FRAMEWORK_SH
 	"for v in source_tree dkms_tree install_tree parallel_jobs verbose sign_file mok_signing_key \\\n"
 	"         mok_certificate compress_gzip_opts compress_xz_opts compress_zstd_opts \\\n"
 	"         post_transaction; do\n"
@@ -79,4 +83,15 @@ const char *framework_value(const struct framework *fw, const char *value, const
 		return value;
 	const char *e = getenv(env_name);
 	return e && *e ? e : NULL;
+}
+
+int framework_post_transaction(const char *etc_dkms, const char *kernel, int *exit_code)
+{
+	static const char script[] = SOURCE_FRAMEWORK_SH
+		"[ -n \"${post_transaction-}\" ] && eval \"$post_transaction\"\n";
+	_cleanup_free_ char *kv = xasprintf("kernelver=%s", kernel);
+	char *argv[] = { "bash", "-c", (char *)script, "post_transaction", (char *)etc_dkms, NULL };
+	char *env[] = { kv, NULL };
+	struct untrusted_cmd uc = { .argv = argv, .cwd = "/", .extra_env = env, .out_fd = -1 };
+	return untrusted_run(&uc, exit_code);
 }

@@ -20,6 +20,10 @@ struct framework {
 /* Reads the files under etc_dkms (missing ones are fine). Returns 0 or -errno. */
 int framework_read(const char *etc_dkms, struct framework *fw);
 void framework_release(struct framework *fw);
+/* Runs post_transaction as dkms does: the files re-read with $kernelver = kernel, the
+ * command eval'ed, privileged, output on the caller's stdout/stderr. Returns 0 (see
+ * *exit_code) or -errno if bash could not start. */
+int framework_post_transaction(const char *etc_dkms, const char *kernel, int *exit_code);
 /* value if a framework file set it, else the environment variable env_name if set and
  * non-empty, else NULL (dkms: environment < framework files). */
 const char *framework_value(const struct framework *fw, const char *value, const char *env_name);

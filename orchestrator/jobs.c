@@ -17,7 +17,6 @@
 #include "executor/cache.h"
 #include "executor/jobserver.h"
 #include "executor/proc.h"
-#include "executor/untrusted.h"
 #include "orchestrator/conf.h"
 #include "orchestrator/confine.h"
 #include "orchestrator/context.h"
@@ -373,24 +372,15 @@ static void run_post_transaction(const struct run *r)
 	const struct ctx *c = r->c;
 	if (!c->fw || !c->fw->post_transaction || !*c->fw->post_transaction)
 		return;
-	static const char script[] =
-		"for f in \"$1\"/framework.conf \"$1\"/framework.conf.d/*.conf; do\n"
-		"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"
-		"done\n"
-		"[ -n \"${post_transaction-}\" ] && eval \"$post_transaction\"\n";
 	_cleanup_strv_ struct strv kernels = STRV_INIT; /* in kernel order, not finishing order */
 	for (size_t i = 0; i < r->kernels_touched.n; i++)
 		strv_push(&kernels, r->kernels_touched.items[i]);
 	strv_sort(&kernels, kernel_order);
 	for (size_t i = 0; i < kernels.n; i++) {
 		_cleanup_free_ char *k = xstrndup(kernels.items[i], strcspn(kernels.items[i], "\t"));
-		_cleanup_free_ char *kv = xasprintf("kernelver=%s", k);
-		char *argv[] = { "bash", "-c", (char *)script, "post_transaction", (char *)c->etc_dkms, NULL };
-		char *env[] = { kv, NULL };
-		struct untrusted_cmd uc = { .argv = argv, .cwd = "/", .extra_env = env, .out_fd = -1 };
 		int code = 0;
 		fflush(c->out);
-		if (untrusted_run(&uc, &code) < 0 || code != 0)
+		if (framework_post_transaction(c->etc_dkms, k, &code) < 0 || code != 0)
 			fprintf(c->err, "Warning: post_transaction for kernel %s exited with %d\n", k, code);
 	}
 }

@@ -65,44 +65,40 @@ static void sources_close(struct sources *s)
 		close(s->binds[i].fd);
 }
 
-/* Adds each path of list (may be NULL) as a bind. Returns 0 or -errno. */
+/* Opens src (O_PATH) to be bound at target later. Returns 0 or -errno. */
+static int open_bind(struct sources *s, const char *src, const char *target, bool rw)
+{
+	struct stat st;
+	if (s->n_binds == MAX_PATHS)
+		return -E2BIG;
+	int fd = open(src, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	s->binds[s->n_binds++] = (struct bind){ target, fd, S_ISDIR(st.st_mode), rw };
+	return 0;
+}
+
+/* Adds each path of list (may be NULL) as a bind at its own path. Returns 0 or -errno. */
 static int open_binds(struct sources *s, const char *const *list, bool rw)
 {
-	for (const char *const *p = list; p && *p; p++) {
-		struct stat st;
-		if (s->n_binds == MAX_PATHS)
-			return -E2BIG;
-		int fd = open(*p, O_PATH | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		if (fstat(fd, &st) < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		s->binds[s->n_binds++] = (struct bind){ *p, fd, S_ISDIR(st.st_mode), rw };
-	}
-	return 0;
+	int r = 0;
+	for (const char *const *p = list; r == 0 && p && *p; p++)
+		r = open_bind(s, *p, *p, rw);
+	return r;
 }
 
 /* Adds the (source, target) pairs of list as read-write binds at the targets. */
 static int open_binds_at(struct sources *s, const char *const *list)
 {
-	for (const char *const *p = list; p && p[0] && p[1]; p += 2) {
-		struct stat st;
-		if (s->n_binds == MAX_PATHS)
-			return -E2BIG;
-		int fd = open(p[0], O_PATH | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		if (fstat(fd, &st) < 0) {
-			int e = errno;
-			close(fd);
-			return -e;
-		}
-		s->binds[s->n_binds++] = (struct bind){ p[1], fd, S_ISDIR(st.st_mode), true };
-	}
-	return 0;
+	int r = 0;
+	for (const char *const *p = list; r == 0 && p && p[0] && p[1]; p += 2)
+		r = open_bind(s, p[0], p[1], true);
+	return r;
 }
 
 static int open_sources(struct sources *s, const struct sandbox_policy *p)
