@@ -4,6 +4,7 @@
 # new /tmp/modforge-demo.XXXXXX), adds the two example packages, builds and installs them
 # for every kernel that has headers here, and prints `status`. The root is left for a look.
 set -euo pipefail
+trap 'echo "demo.sh: line $LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 cd "$(dirname "$0")/.."
 REPO=$PWD
 

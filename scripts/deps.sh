@@ -11,6 +11,7 @@
 # --no-install-recommends, and the script fails if /var/lib/dkms or any
 # /lib/modules/*/updates changed while it ran.
 set -euo pipefail
+trap 'echo "deps.sh: line $LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 export DEBIAN_FRONTEND=noninteractive
 
 if [ "$(id -u)" != 0 ]; then
@@ -29,10 +30,15 @@ apt_install() {
 	}
 }
 
-# State that installing packages must not change.
+# State that installing packages must not change (on a fresh machine neither directory
+# exists yet: that is an empty state, not an error).
 dkms_state() {
-	find /var/lib/dkms -printf '%p %y %s\n' 2>/dev/null | sort
-	find /lib/modules -mindepth 2 -maxdepth 2 -name updates -exec find {} -printf '%p %y %s\n' \; 2>/dev/null | sort
+	if [ -d /var/lib/dkms ]; then
+		find /var/lib/dkms -mindepth 1 -printf '%p %y %s\n' | sort
+	fi
+	if [ -d /lib/modules ]; then
+		find /lib/modules -mindepth 2 -maxdepth 2 -name updates -exec find {} -printf '%p %y %s\n' \; | sort
+	fi
 }
 before=$(dkms_state)
 
@@ -43,10 +49,10 @@ apt-get update -q >"$log" 2>&1 || {
 }
 
 BUILD=(cmake gcc make pkg-config libseccomp-dev libcap-dev libkmod-dev libcjson-dev libssl-dev
-	kmod python3 python3-jsonschema)
+	kmod openssl python3 python3-jsonschema)
 # Used by the e2e tests and by the Debian *-dkms packages they build.
 TESTS=(libelf-dev bc flex bison libxtables-dev gawk patch xz-utils zstd dpkg-dev file
-	util-linux strace)
+	util-linux procps strace)
 
 # The newest 6.1.0-N that has both flavours (the archive drops old N over time).
 abi=$(apt-cache pkgnames linux-headers-6.1.0- |

@@ -3,6 +3,7 @@
 # builds with warnings as errors, runs every test (unit and e2e) with ctest, and exits with
 # ctest's status. Run as root on Debian 12 from anywhere in the repository.
 set -euo pipefail
+trap 'echo "test.sh: line $LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
