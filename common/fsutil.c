@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +73,11 @@ static int rm_rf_at(int dirfd, const char *name)
 
 int rm_rf(const char *path) { return rm_rf_at(AT_FDCWD, path); }
 
-static int copy_fd_contents(int in, int out)
+/* Copies in (from its current offset) to out; more than max bytes is -EFBIG. */
+static int copy_fd_contents(int in, int out, uint64_t max)
 {
 	char buf[65536];
+	uint64_t total = 0;
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		if (n < 0) {
@@ -84,6 +87,9 @@ static int copy_fd_contents(int in, int out)
 		}
 		if (n == 0)
 			return 0;
+		total += (uint64_t)n;
+		if (total > max)
+			return -EFBIG;
 		for (ssize_t off = 0; off < n;) {
 			ssize_t w = write(out, buf + off, (size_t)(n - off));
 			if (w < 0) {
@@ -96,15 +102,22 @@ static int copy_fd_contents(int in, int out)
 	}
 }
 
+/* Copies the regular file src (never through a symlink: the tree may hold links, and a
+ * FIFO or device swapped in is refused instead of read) to the new file dst. */
 static int copy_file_plain(const char *src, const char *dst, const struct stat *st)
 {
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
-	_cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, st->st_mode & 07777);
+	struct stat now;
+	if (fstat(in, &now) < 0)
+		return -errno;
+	if (!S_ISREG(now.st_mode))
+		return -EINVAL;
+	_cleanup_close_ int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, st->st_mode & 07777);
 	if (out < 0)
 		return -errno;
-	int r = copy_fd_contents(in, out);
+	int r = copy_fd_contents(in, out, UINT64_MAX);
 	if (r < 0)
 		return r;
 	if (fchmod(out, st->st_mode & 07777) < 0)
@@ -157,29 +170,37 @@ int copy_tree(const char *src, const char *dst)
 	return r;
 }
 
-int chown_tree(const char *path, uid_t uid, gid_t gid)
+/* chown of name in dirfd and, for a directory, everything below it first (so a directory
+ * handed over last). Opens with O_NOFOLLOW and walks by fd: a directory swapped for a
+ * symlink meanwhile is never followed. */
+static int chown_at(int dirfd, const char *name, uid_t uid, gid_t gid)
 {
 	struct stat st;
-	if (lstat(path, &st) < 0)
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
-	if (lchown(path, uid, gid) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return 0;
-	DIR *d = opendir(path);
-	if (!d)
-		return -errno;
-	int r = 0;
-	struct dirent *de;
-	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		_cleanup_free_ char *p = path_join(path, de->d_name);
-		r = chown_tree(p, uid, gid);
+	if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		int r = 0;
+		struct dirent *de;
+		while (r == 0 && (de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				r = chown_at(fd, de->d_name, uid, gid);
+		closedir(d);
+		if (r < 0)
+			return r;
 	}
-	closedir(d);
-	return r;
+	return fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
+
+int chown_tree(const char *path, uid_t uid, gid_t gid) { return chown_at(AT_FDCWD, path, uid, gid); }
 
 static char *temp_name_for(const char *path)
 {
@@ -222,16 +243,14 @@ int fsync_parent(const char *path)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
-int copy_file_atomic(const char *src, const char *dst, mode_t mode)
+int copy_fd_atomic(int in, const char *dst, mode_t mode, uint64_t max)
 {
 	_cleanup_free_ char *tmp = temp_name_for(dst);
-	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return -errno;
-	int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	(void)unlink(tmp);
+	int out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (out < 0)
 		return -errno;
-	int r = copy_fd_contents(in, out);
+	int r = copy_fd_contents(in, out, max);
 	if (r == 0 && fchmod(out, mode) < 0)
 		r = -errno;
 	if (r == 0 && fsync(out) < 0)
@@ -245,6 +264,14 @@ int copy_file_atomic(const char *src, const char *dst, mode_t mode)
 		return r;
 	}
 	return fsync_parent(dst);
+}
+
+int copy_file_atomic(const char *src, const char *dst, mode_t mode)
+{
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return -errno;
+	return copy_fd_atomic(in, dst, mode, UINT64_MAX);
 }
 
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)

@@ -8,18 +8,24 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* mkdir -p with the given mode for created dirs. */
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf; a missing path is success. */
 int rm_rf(const char *path);
-/* cp -a of the contents of src into dst (dst created if missing); symlinks copied as links. */
+/* cp -a of the contents of src into dst (dst created if missing); symlinks copied as links,
+ * regular files opened without following one; FIFOs, sockets and devices are left out. */
 int copy_tree(const char *src, const char *dst);
-/* chown -R (symlinks themselves, not their targets). */
+/* chown -R (symlinks themselves, never their targets; walked by fd without following a
+ * link; a directory is handed over after its contents). */
 int chown_tree(const char *path, uid_t uid, gid_t gid);
 /* Copies one regular file, keeping its mode; dst written as temp + fsync + rename. */
 int copy_file_atomic(const char *src, const char *dst, mode_t mode);
+/* Copies what is left to read of in to dst (temp + fsync + rename, a new file of the
+ * caller's uid with mode). More than max bytes: -EFBIG, and dst is not written. */
+int copy_fd_atomic(int in, const char *dst, mode_t mode, uint64_t max);
 /* The directory part of path, newly allocated: "." without a '/', "/" for "/x". */
 char *parent_dir(const char *path);
 /* Deletes the temp files (<path>.modforge-tmp.<pid>) that killed atomic writes of path

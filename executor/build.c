@@ -17,6 +17,7 @@
 #include "executor/compress.h"
 #include "executor/modsign.h"
 #include "executor/proc.h"
+#include "executor/take.h"
 #include "executor/treelock.h"
 #include "executor/untrusted.h"
 
@@ -29,7 +30,10 @@ struct build_state {
 	char *base_dir;     /* <dkms>/<m>/<v>/<k>/<a> */
 	char *log_path;     /* <build_dir>/make.log, as messages name it */
 	char *work_log;     /* <work_dir>/make.log, where it is written */
-	int log_fd;
+	int log_fd;         /* make.log (O_RDWR | O_APPEND): the steps' output, and read back
+			     * through this fd, never by path (the build may swap the path) */
+	int area_fd;        /* work_dir, opened by root while it was root's alone */
+	struct take_rules take; /* what a file the build left must be to be taken */
 	bool disk_full;     /* a step was stopped for the disk: the area is deleted, not kept */
 };
 
@@ -111,9 +115,10 @@ static int run_build_script(struct build_state *s, const char *type, const char 
 		return 0;
 	const struct build_job *j = s->job;
 	_cleanup_free_ char *run = xasprintf("%s/%s", s->build_dir, script);
-	_cleanup_free_ char *work_run = xasprintf("%s/%s", s->work_dir, script);
-	_cleanup_free_ char *prog = xstrndup(work_run, strcspn(work_run, " "));
-	if (access(prog, X_OK) != 0) {
+	_cleanup_free_ char *prog = xstrndup(script, strcspn(script, " "));
+	struct stat st;
+	/* Looked up inside the area only: root never answers for a file elsewhere. */
+	if (take_stat(s->area_fd, prog, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
 		fprintf(j->out, "\n");
 		fflush(j->out);
 		fprintf(j->err, "Warning: The %s script is not executable.\n", type);
@@ -140,8 +145,8 @@ static int apply_patches(struct build_state *s)
 			error_lines(j->err, "Patch %s as specified in dkms.conf contains '..' path component.", p);
 			return 5;
 		}
-		_cleanup_free_ char *abs = xasprintf("%s/patches/%s", s->work_dir, p);
-		if (!path_exists(abs)) {
+		struct stat st;
+		if (take_stat(s->area_fd, rel, &st) < 0) {
 			error_lines(j->err, "Patch %s as specified in dkms.conf cannot be\nfound in %s/patches/.",
 				    p, s->build_dir);
 			return 5;
@@ -157,14 +162,31 @@ static int apply_patches(struct build_state *s)
 	return 0;
 }
 
+/* A build result the privileged side refuses: that (module, kernel) fails with exit 7. */
+static int refuse_result(struct build_state *s, const char *seen, const struct buf *why)
+{
+	const struct build_job *j = s->job;
+	error_lines(j->err, "%s %s.\nNothing of %s/%s is kept for %s (%s).", seen, why->data, j->module, j->version,
+		    j->kernel, j->arch);
+	log_printf(s, "modforge: refused %s: %s\n", seen, why->data);
+	return 7;
+}
+
 static int check_built_modules(struct build_state *s)
 {
 	const struct build_job *j = s->job;
 	for (size_t i = 0; i < j->n_records; i++) {
 		const struct build_record *r = &j->records[i];
-		_cleanup_free_ char *path = xasprintf("%s/%s%s.ko", s->work_dir, r->built_location, r->built_name);
-		if (is_regular(path))
+		_cleanup_free_ char *rel = xasprintf("%s%s.ko", r->built_location, r->built_name);
+		_cleanup_buf_ struct buf why = BUF_INIT;
+		_cleanup_close_ int fd = -1;
+		int e = take_open(s->area_fd, rel, &s->take, &fd, &why);
+		if (e == 0)
 			continue;
+		if (e != -ENOENT) {
+			_cleanup_free_ char *seen = path_join(s->build_dir, rel);
+			return refuse_result(s, seen, &why);
+		}
 		error_lines(j->err,
 			    "Build of %s%s.ko failed for: %s (%s)\n"
 			    "Make sure the name and location of the generated module are correct,\n"
@@ -220,7 +242,75 @@ static void sign_module(struct build_state *s, const char *path, const char *see
 	}
 }
 
-/* Fills <k>/.tmp_<a>_XXXXXX and renames it to <k>/<a>. */
+/* Takes one built module from the build area into the staging dir moddir (take.h), then
+ * signs and compresses the staged copy. Returns 0 or dkms's exit code 7. */
+static int stage_module(struct build_state *s, const struct build_record *rec, const char *moddir,
+			struct buf *manifest)
+{
+	const struct build_job *j = s->job;
+	_cleanup_free_ char *rel = xasprintf("%s%s.ko", rec->built_location, rec->built_name);
+	_cleanup_free_ char *seen = path_join(s->build_dir, rel);
+	if (rec->strip && strip_module(s, seen) < 0)
+		fprintf(j->err, "Warning: strip -g %s failed\n", seen);
+	_cleanup_free_ char *dst = xasprintf("%s/%s.ko", moddir, rec->dest_name);
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	int r = take_file(s->area_fd, rel, &s->take, dst, 0644, &why);
+	if (r == -ENOENT) {
+		fprintf(j->err, "Warning: %s has disappeared\n", seen);
+		return 0;
+	}
+	if (r < 0)
+		return refuse_result(s, seen, &why);
+	/* Signed in the root-owned copy, never in the build user's area. */
+	if (j->sign_hash)
+		sign_module(s, dst, seen);
+	enum module_compression comp = (enum module_compression)j->compression;
+	if (comp != COMPRESS_NONE && compress_module(dst, comp, j->compress_opts, &why) < 0) {
+		error_lines(j->err, "%s", why.data);
+		return 7;
+	}
+	manifest_add(manifest, rec, compress_suffix(comp));
+	return 0;
+}
+
+/* Stages Module.symvers (if the build left one) and every module in tmp. Returns 0 or 7. */
+static int stage_results(struct build_state *s, const char *tmp)
+{
+	const struct build_job *j = s->job;
+	_cleanup_free_ char *moddir = path_join(tmp, "module");
+	_cleanup_free_ char *mfdir = path_join(tmp, ".modforge");
+	_cleanup_free_ char *logdir = path_join(tmp, "log");
+	int r = mkdir_p(logdir, 0755);
+	if (r == 0)
+		r = mkdir_p(moddir, 0755);
+	if (r == 0)
+		r = mkdir_p(mfdir, 0755);
+	if (r < 0) {
+		error_lines(j->err, "Cannot create %s: %s", tmp, strerror(-r));
+		return 7;
+	}
+	_cleanup_free_ char *symvers = path_join(moddir, "Module.symvers");
+	_cleanup_free_ char *symvers_seen = path_join(s->build_dir, "Module.symvers");
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	r = take_file(s->area_fd, "Module.symvers", &s->take, symvers, 0644, &why);
+	if (r < 0 && r != -ENOENT)
+		return refuse_result(s, symvers_seen, &why);
+	_cleanup_buf_ struct buf manifest = BUF_INIT;
+	for (size_t i = 0; i < j->n_records; i++) {
+		int code = stage_module(s, &j->records[i], moddir, &manifest);
+		if (code)
+			return code;
+	}
+	_cleanup_free_ char *mfpath = path_join(mfdir, "manifest");
+	r = write_file_atomic(mfpath, manifest.data, manifest.len, 0644);
+	if (r < 0) {
+		error_lines(j->err, "Cannot write %s: %s", mfpath, strerror(-r));
+		return 7;
+	}
+	return 0;
+}
+
+/* Fills <k>/.tmp_<a>_XXXXXX (root's, 0700 until whole) and renames it to <k>/<a>. */
 static int collect_results(struct build_state *s)
 {
 	const struct build_job *j = s->job;
@@ -234,76 +324,64 @@ static int collect_results(struct build_state *s)
 		error_lines(j->err, "Unable to make temporary directory.");
 		return 1;
 	}
-	_cleanup_free_ char *logdir = path_join(tmp, "log");
-	_cleanup_free_ char *moddir = path_join(tmp, "module");
-	_cleanup_free_ char *mfdir = path_join(tmp, ".modforge");
-	_cleanup_buf_ struct buf manifest = BUF_INIT;
-	r = mkdir_p(logdir, 0755);
-	if (r == 0)
-		r = mkdir_p(moddir, 0755);
-	if (r == 0)
-		r = mkdir_p(mfdir, 0755);
-	_cleanup_free_ char *symvers = path_join(s->work_dir, "Module.symvers");
-	_cleanup_free_ char *symvers_dst = path_join(moddir, "Module.symvers");
-	if (r == 0 && is_regular(symvers))
-		r = copy_file_atomic(symvers, symvers_dst, 0644);
-	for (size_t i = 0; r == 0 && i < j->n_records; i++) {
-		const struct build_record *rec = &j->records[i];
-		_cleanup_free_ char *built = xasprintf("%s/%s%s.ko", s->work_dir, rec->built_location, rec->built_name);
-		_cleanup_free_ char *seen = xasprintf("%s/%s%s.ko", s->build_dir, rec->built_location, rec->built_name);
-		if (!is_regular(built)) {
-			fprintf(j->err, "Warning: %s has disappeared\n", seen);
-			continue;
-		}
-		if (rec->strip && strip_module(s, seen) < 0)
-			fprintf(j->err, "Warning: strip -g %s failed\n", seen);
-		_cleanup_free_ char *dst = xasprintf("%s/%s.ko", moddir, rec->dest_name);
-		r = copy_file_atomic(built, dst, 0644);
-		/* Signed in the root-owned copy, never in the build user's area. */
-		if (r == 0 && j->sign_hash)
-			sign_module(s, dst, seen);
-		if (r == 0 && j->compression != COMPRESS_NONE) {
-			_cleanup_buf_ struct buf why = BUF_INIT;
-			r = compress_module(dst, (enum module_compression)j->compression, j->compress_opts, &why);
-			if (r < 0)
-				error_lines(j->err, "%s", why.data);
-		}
-		manifest_add(&manifest, rec, compress_suffix((enum module_compression)j->compression));
-	}
-	_cleanup_free_ char *mfpath = path_join(mfdir, "manifest");
-	if (r == 0)
-		r = write_file_atomic(mfpath, manifest.data, manifest.len, 0644);
-	if (r == 0 && chmod(tmp, 0755) < 0)
+	int code = stage_results(s, tmp);
+	if (code == 0 && chmod(tmp, 0755) < 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, s->base_dir) < 0)
+	if (code == 0 && r == 0 && rename(tmp, s->base_dir) < 0)
 		r = -errno;
-	if (r < 0) {
-		rm_rf(tmp);
+	if (code == 0 && r == 0)
+		return 0;
+	rm_rf(tmp);
+	(void)rmdir(s->kernel_dir); /* if nothing else is in it */
+	if (code == 0) {
 		error_lines(j->err, "do_build: final mv failed (%s)", strerror(-r));
-		return 7;
+		code = 7;
 	}
-	return 0;
+	return code;
+}
+
+/* A fresh copy of src at dst for the build user: made while dst is root's alone (0700),
+ * so no other process is inside while root copies and hands it over; the top directory
+ * goes last and then gets src's mode. Returns 0 or -errno. */
+static int private_copy(const struct build_job *j, const char *src, const char *dst)
+{
+	struct stat st;
+	if (stat(src, &st) < 0)
+		return -errno;
+	int r = rm_rf(dst);
+	if (r == 0 && mkdir(dst, 0700) < 0)
+		r = -errno;
+	if (r == 0)
+		r = copy_tree(src, dst);
+	if (r == 0 && j->build_uid)
+		r = chown_tree(dst, j->build_uid, j->build_gid);
+	if (r == 0 && chmod(dst, st.st_mode & 0777) < 0)
+		r = -errno;
+	return r;
+}
+
+/* make.log, new (a make.log the source tree had is replaced), opened once by root. */
+static int open_log(struct build_state *s)
+{
+	int r = unlinkat(s->area_fd, "make.log", 0) < 0 && errno != ENOENT ? -errno : 0;
+	if (r == -EISDIR)
+		r = rm_rf(s->work_log);
+	if (r < 0)
+		return r;
+	s->log_fd = openat(s->area_fd, "make.log", O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_APPEND | O_CLOEXEC, 0644);
+	return s->log_fd < 0 ? -errno : 0;
 }
 
 static int prepare_build_area(struct build_state *s)
 {
 	const struct build_job *j = s->job;
-	int r = rm_rf(s->work_dir);
-	if (r == 0)
-		r = copy_tree(s->source_dir, s->work_dir);
-	/* The build runs as the build user: it must own its build area (and its log). */
-	if (r == 0 && j->build_uid)
-		r = chown_tree(s->work_dir, j->build_uid, j->build_gid);
+	int r = private_copy(j, s->source_dir, s->work_dir);
 	if (r < 0) {
 		error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, s->work_dir, strerror(-r));
 		return 15;
 	}
 	if (j->source_view) {
-		r = rm_rf(j->source_view);
-		if (r == 0)
-			r = copy_tree(s->source_dir, j->source_view);
-		if (r == 0 && j->build_uid)
-			r = chown_tree(j->source_view, j->build_uid, j->build_gid);
+		r = private_copy(j, s->source_dir, j->source_view);
 		if (r < 0) {
 			error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, j->source_view, strerror(-r));
 			return 15;
@@ -311,9 +389,10 @@ static int prepare_build_area(struct build_state *s)
 	}
 	s->log_path = path_join(s->build_dir, "make.log");
 	s->work_log = path_join(s->work_dir, "make.log");
-	s->log_fd = open(s->work_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (s->log_fd < 0) {
-		error_lines(j->err, "Cannot open %s: %s", s->work_log, strerror(errno));
+	s->area_fd = open(s->work_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	r = s->area_fd < 0 ? -errno : open_log(s);
+	if (r < 0) {
+		error_lines(j->err, "Cannot open %s: %s", s->work_log, strerror(-r));
 		return 15;
 	}
 	time_t now = time(NULL);
@@ -322,6 +401,15 @@ static int prepare_build_area(struct build_state *s)
 	log_printf(s, "DKMS (%s) make.log for %s/%s for kernel %s (%s)\n%s\n", j->release, j->module,
 		   j->version, j->kernel, j->arch, date);
 	return 0;
+}
+
+/* Copies make.log through root's own fd (no step runs any more) into the result's log/. */
+static void keep_log(struct build_state *s)
+{
+	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
+	int r = lseek(s->log_fd, 0, SEEK_SET) < 0 ? -errno : copy_fd_atomic(s->log_fd, final_log, 0644, UINT64_MAX);
+	if (r < 0)
+		fprintf(s->job->err, "Warning: cannot keep %s as %s: %s\n", s->log_path, final_log, strerror(-r));
 }
 
 static int build_steps(struct build_state *s)
@@ -348,10 +436,7 @@ static int build_steps(struct build_state *s)
 		code = run_build_script(s, "post_build", j->post_build);
 	if (code != 0)
 		return code;
-	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
-	(void)rename(s->work_log, final_log);
-	close(s->log_fd);
-	s->log_fd = -1;
+	keep_log(s);
 	rm_rf(s->work_dir);
 	return 0;
 }
@@ -374,7 +459,9 @@ static void drop_stale_results(const struct build_state *s)
 
 int build_run(const struct build_job *job)
 {
-	struct build_state s = { .job = job, .log_fd = -1 };
+	struct build_state s = { .job = job, .log_fd = -1, .area_fd = -1 };
+	/* Root, sandboxed: the build user's. Otherwise the builds run as this process's uid. */
+	s.take.owner = job->build_uid ? job->build_uid : geteuid();
 	s.source_dir = xasprintf("%s/%s/%s/source", job->dkms_tree, job->module, job->version);
 	s.build_dir = xasprintf("%s/%s/%s/build", job->dkms_tree, job->module, job->version);
 	s.work_dir = xstrdup(job->work_dir ? job->work_dir : s.build_dir);
@@ -396,6 +483,8 @@ int build_run(const struct build_job *job)
 	}
 	if (s.log_fd >= 0)
 		close(s.log_fd);
+	if (s.area_fd >= 0)
+		close(s.area_fd);
 	if (job->source_view)
 		rm_rf(job->source_view); /* what the build wrote into its source goes with it */
 	/* A failed private area becomes <m>/<v>/build, where dkms leaves a failed build (and
