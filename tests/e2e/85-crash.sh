@@ -22,10 +22,13 @@
 # that 2 of 3 rounds draw it uniformly from a window learned from the earlier kills of the
 # operation (one that changed nothing moves its start up, one that found the change done
 # moves its end down): the journal exists for a few ms of a run of ~40 ms, most of which is
-# start-up. At least 60 rounds, and on until 10 kills landed mid-change (the next command
-# said "Finishing the interrupted ..."; at most 240 rounds).
-# Part 2, kills at system calls (needs strace, else skipped): SIGKILL injected into the
-# N-th rename / unlink / symlink / unlinkat of install, uninstall and remove, for every N.
+# start-up. 60 rounds; how many of them landed mid-change (the next command said
+# "Finishing the interrupted ...") depends on the machine's speed, so it is reported, not
+# required: the invariants must hold after every kill, wherever it landed.
+# Part 2, kills at system calls (needs strace; in CI its absence fails): SIGKILL injected
+# into the N-th rename / unlink / symlink / unlinkat of install, uninstall and remove, for
+# every N. These land mid-change by construction (an install's module renames happen while
+# its journal exists), whatever the speed: the test requires that they did.
 # Runs as root; takes about 60 s (the build ~8 s, part 1 ~20 s, part 2 ~30 s).
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -39,9 +42,7 @@ A=$E2E_ARCH
 M=mf-many
 V=1.0
 N_MODS=24
-MIN_ROUNDS=60
-MAX_ROUNDS=240
-WANT_MID=10
+ROUNDS=60
 
 # ---- the package -------------------------------------------------------------------------
 PKG=$E2E_TMP/pkg/mf-many-1.0
@@ -364,14 +365,9 @@ rm -f "$DKMS/.modforge/journal.modforge-tmp.999999" # part 1 starts clean
 # ---- part 1: kill -9 after a random delay -------------------------------------------------------
 # The first 20 rounds draw the delay over the whole run; afterwards 2 of 3 rounds draw it
 # over the window learned so far (the journal exists for a few ms of a run of tens of ms).
-MIN_ROUNDS=60
-MAX_ROUNDS=240
-WANT_MID=10
 MID_UNIFORM=0
 ROUND=0
-while :; do
-	[ "$ROUND" -ge "$MIN_ROUNDS" ] && [ "$MID" -ge "$WANT_MID" ] && break
-	[ "$ROUND" -ge "$MAX_ROUNDS" ] && break
+while [ "$ROUND" -lt "$ROUNDS" ]; do
 	[ "$FAILS" -ge 15 ] && { diag "too many failures, no more rounds"; break; }
 	ROUND=$((ROUND + 1))
 	WHERE="round $ROUND"
@@ -415,12 +411,6 @@ diag "rounds: $ROUND, killed: $KILLED, of them after the operation had started: 
 diag "kills that landed mid-change: $MID (install ${MID_BY[install]}, uninstall ${MID_BY[uninstall]}, remove ${MID_BY[remove]}; $MID_UNIFORM with the delay drawn over the whole run)"
 diag "a depmod owed by a killed run was run by the next command $DEPMOD_OWED times"
 diag "learned windows: install $(us_to_s "${WS[install]}")..$(us_to_s "${WE[install]}") s, uninstall $(us_to_s "${WS[uninstall]}")..$(us_to_s "${WE[uninstall]}") s, remove $(us_to_s "${WS[remove]}")..$(us_to_s "${WE[remove]}") s"
-if [ "$ROUND" -ge "$MIN_ROUNDS" ]; then ok "at least $MIN_ROUNDS rounds ($ROUND)"; else not_ok "at least $MIN_ROUNDS rounds ($ROUND)"; fi
-if [ "$MID" -ge "$WANT_MID" ]; then
-	ok "at least $WANT_MID kills landed mid-change ($MID)"
-else
-	not_ok "at least $WANT_MID kills landed mid-change ($MID of $ROUND rounds)"
-fi
 F_RANDOM=$FAILS
 
 # ---- part 2: kill -9 at every file-changing system call -----------------------------------------
@@ -432,6 +422,7 @@ F_RANDOM=$FAILS
 # Skipped without strace.
 MID_RANDOM=$MID
 SWEPT=0
+declare -A MID_SWEEP=([install]=0 [uninstall]=0 [remove]=0)
 if command -v strace >/dev/null 2>&1 && strace -qq -o /dev/null true 2>/dev/null; then
 	for SWEEP in install:built:rename install:built:unlink install:built:symlink \
 		uninstall:installed:rename uninstall:installed:unlink remove:installed:unlinkat; do
@@ -456,12 +447,20 @@ if command -v strace >/dev/null 2>&1 && strace -qq -o /dev/null true 2>/dev/null
 			[ "$FAILS" -ge 40 ] && break 2
 		done
 		diag "sweep: $OP (from $FROM) killed at each of its $CALLS $SYS calls: $((MID - M0)) mid-change"
+		MID_SWEEP[$OP]=$((MID_SWEEP[$OP] + MID - M0))
 	done
+	if [ "${MID_SWEEP[install]}" -gt 0 ] && [ "${MID_SWEEP[uninstall]}" -gt 0 ]; then
+		ok "kills at system calls landed mid-change and were finished (install ${MID_SWEEP[install]}, uninstall ${MID_SWEEP[uninstall]}, remove ${MID_SWEEP[remove]})"
+	else
+		not_ok "kills at system calls landed mid-change and were finished (install ${MID_SWEEP[install]}, uninstall ${MID_SWEEP[uninstall]}, remove ${MID_SWEEP[remove]})"
+	fi
 	if [ "$FAILS" = "$F_RANDOM" ]; then
 		ok "all invariants held after each of the $SWEPT kills at system calls"
 	else
 		not_ok "all invariants held after each of the $SWEPT kills at system calls ($((FAILS - F_RANDOM)) failures above)"
 	fi
+elif [ -n "${CI:-}" ]; then
+	not_ok "kill -9 at every file-changing system call: strace is missing or cannot trace (scripts/deps.sh installs it)"
 else
 	skip "kill -9 at every file-changing system call" "strace is not installed (or cannot trace here)"
 fi
