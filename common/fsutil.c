@@ -40,38 +40,56 @@ int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-static int rm_rf_at(int dirfd, const char *name)
+typedef int (*walk_fn)(int dirfd, const char *name, const struct stat *st, void *data);
+
+/* Calls leave for name in dirfd, after calling it for everything below name when that is
+ * a directory (post-order). Walks by fd: each entry lstat'ed, each directory opened with
+ * O_NOFOLLOW, so one swapped for a symlink meanwhile is never followed. An entry gone
+ * meanwhile is skipped; keep_going: the rest is visited after an error (the first one is
+ * returned). */
+static int walk_post(int dirfd, const char *name, walk_fn leave, void *data, bool keep_going)
 {
 	struct stat st;
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISDIR(st.st_mode))
-		return unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
 		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
 	int r = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		int k = rm_rf_at(fd, de->d_name);
-		if (k < 0 && r == 0)
-			r = k;
+	if (S_ISDIR(st.st_mode)) {
+		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		DIR *d = fdopendir(fd);
+		if (!d) {
+			int e = -errno;
+			close(fd);
+			return e;
+		}
+		struct dirent *de;
+		while ((r == 0 || keep_going) && (de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			int k = walk_post(fd, de->d_name, leave, data, keep_going);
+			if (k < 0 && k != -ENOENT && r == 0)
+				r = k;
+		}
+		closedir(d);
+		if (r < 0 && !keep_going)
+			return r;
 	}
-	closedir(d);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT && r == 0)
-		r = -errno;
-	return r;
+	int k = leave(dirfd, name, &st, data);
+	return r < 0 ? r : k;
 }
 
-int rm_rf(const char *path) { return rm_rf_at(AT_FDCWD, path); }
+static int remove_entry(int dirfd, const char *name, const struct stat *st, void *data)
+{
+	int flags = S_ISDIR(st->st_mode) ? AT_REMOVEDIR : 0;
+	return unlinkat(dirfd, name, flags) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+int rm_rf(const char *path)
+{
+	int r = walk_post(AT_FDCWD, path, remove_entry, NULL, true);
+	return r == -ENOENT ? 0 : r;
+}
 
 /* Copies in (from its current offset) to out; more than max bytes is -EFBIG. */
 static int copy_fd_contents(int in, int out, uint64_t max)
@@ -170,37 +188,22 @@ int copy_tree(const char *src, const char *dst)
 	return r;
 }
 
-/* chown of name in dirfd and, for a directory, everything below it first (so a directory
- * handed over last). Opens with O_NOFOLLOW and walks by fd: a directory swapped for a
- * symlink meanwhile is never followed. */
-static int chown_at(int dirfd, const char *name, uid_t uid, gid_t gid)
+struct owner {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int chown_entry(int dirfd, const char *name, const struct stat *st, void *data)
 {
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0)
-			return -errno;
-		DIR *d = fdopendir(fd);
-		if (!d) {
-			int e = -errno;
-			close(fd);
-			return e;
-		}
-		int r = 0;
-		struct dirent *de;
-		while (r == 0 && (de = readdir(d)))
-			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
-				r = chown_at(fd, de->d_name, uid, gid);
-		closedir(d);
-		if (r < 0)
-			return r;
-	}
-	return fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	const struct owner *o = data;
+	return fchownat(dirfd, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
-int chown_tree(const char *path, uid_t uid, gid_t gid) { return chown_at(AT_FDCWD, path, uid, gid); }
+int chown_tree(const char *path, uid_t uid, gid_t gid)
+{
+	struct owner o = { uid, gid };
+	return walk_post(AT_FDCWD, path, chown_entry, &o, false);
+}
 
 static char *temp_name_for(const char *path)
 {
