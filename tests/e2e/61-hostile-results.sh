@@ -3,7 +3,8 @@
 # reading the signing key; these try to make the privileged side read it for them, by
 # leaving, where a module or Module.symvers or make.log should be: a symlink to the MOK key,
 # to a root-only file, to /proc/self/environ; a symlinked result directory; a FIFO; a hard
-# link (to its own file, and to the root-owned make.log); a 4 GiB sparse file. And a race:
+# link (to its own file, to the root-owned make.log, and one to a root-owned file readable by
+# all, made for it as fs.protected_hardlinks=0 would allow); a 4 GiB sparse file. And a race:
 # a process of the build user outside the sandbox swaps the module for a symlink to the key
 # in a loop while the builds run and root collects them.
 # Each must fail that module only (named, with the reason), install and cache nothing of
@@ -66,11 +67,28 @@ pkg hardlink "ln evil_hardlink.ko evil_hardlink.copy"
 # is 1; where it is 0 the link exists and modforge refuses it (owner, link count).
 pkg rootlink "rm -f evil_rootlink.ko && { ln make.log evil_rootlink.ko || true; }"
 pkg sparse "truncate -s 4G evil_sparse.ko"
+# Where fs.protected_hardlinks is 0 the build could link a file of root's that it can read:
+# this build waits (at most 120 s) until the test, as root, has put such a link in place of
+# its module, as that build could have.
+READABLE=$E2E_TMP/readable-by-all
+echo "$MARK-readable" >"$READABLE"
+chmod 644 "$READABLE"
+pkg readable "touch made && timeout 120 sh -c 'until [ -e linked ]; do sleep 0.1; done'"
 
 # One run over all of them: every evil module fails on its own, the good one installs.
+RAREA=$DKMS/evil-readable/1.0/.build-$K1-$A
+( for i in $(seq 1200); do
+	if [ -e "$RAREA/made" ]; then
+		ln -f "$READABLE" "$RAREA/evil_readable.ko" && touch "$RAREA/linked"
+		break
+	fi
+	sleep 0.1
+done ) &
+LINKER=$!
 t0=$(date +%s)
 run_cmd timeout 900 "$MODFORGE" autoinstall -k "$K1" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
 t1=$(date +%s)
+wait "$LINKER"
 if [ "$E2E_RC" -ne 0 ] && [ "$E2E_RC" -ne 124 ]; then ok "autoinstall fails (exit $E2E_RC) in $((t1 - t0)) s, no hang"; else not_ok "autoinstall fails, no hang (exit $E2E_RC)" "$E2E_OUT" "$E2E_ERR"; fi
 cp "$E2E_ERR" "$E2E_TMP/autoinstall.err"
 ERR=$E2E_TMP/autoinstall.err
@@ -88,6 +106,7 @@ refusal dir out/evil_dir.ko "lies below the symbolic link out;"
 refusal fifo evil_fifo.ko "is a FIFO; a build result must be a regular file"
 refusal hardlink evil_hardlink.ko "has 2 hard links; a build result must have exactly one"
 refusal sparse evil_sparse.ko "is 4294967296 bytes, over the 512 MiB a build result may have"
+refusal readable evil_readable.ko "belongs to uid 0, not to the build user (uid $BUILD_UID)"
 if grep -q "evil-rootlink/1.0/build/evil_rootlink.ko .*a build result" "$ERR"; then
 	ok "rootlink: the link was made (fs.protected_hardlinks=0) and refused"
 elif grep -q "Build of evil_rootlink.ko failed for: $K1" "$ERR"; then
@@ -100,7 +119,7 @@ status_of() { mf status "evil-$1" -k "$K1" 2>/dev/null; }
 for n in good log; do
 	expect_eq "evil-$n is installed" "evil-$n/1.0, $K1, $A: installed" "$(status_of "$n")"
 done
-for n in key root proc symvers dir fifo hardlink rootlink sparse; do
+for n in key root proc symvers dir fifo hardlink rootlink sparse readable; do
 	expect_eq "evil-$n is not built" "evil-$n/1.0: added" "$(status_of "$n")"
 	expect_no_file "$INST/$K1/updates/dkms/evil_$n.ko"
 	expect_no_file "$DKMS/evil-$n/1.0/$K1"
@@ -123,11 +142,11 @@ expect_eq "no symlink in any result, the cache or the install tree" "" \
 expect_eq "no file of the build user in any result, the cache or the install tree" "" \
 	"$(find "$DKMS"/evil-*/1.0/"$K1" "$DKMS/.modforge" "$INST" -uid "$BUILD_UID" 2>/dev/null)"
 
-# leak_check WHAT: the secret is nowhere but in the key itself (failed build areas are the
-# build user's own and are not read; the sparse file there is skipped by size).
+# leak_check WHAT: the secret is nowhere but in the key itself and the file the test linked
+# into a build area (the sparse file left in a failed area is skipped by size).
 leak_check() {
 	local hits
-	hits=$(find "$DKMS" "$INST" -type f -size -100M ! -path "$KEY" -print0 2>/dev/null |
+	hits=$(find "$DKMS" "$INST" -type f -size -100M ! -path "$KEY" ! -samefile "$READABLE" -print0 2>/dev/null |
 		xargs -0 -r grep -l -D skip -e "$MARK" 2>/dev/null || true)
 	expect_eq "$1: no secret under the dkms tree, the cache or the install tree" "" "$hits"
 }
