@@ -32,7 +32,8 @@ struct build_state {
 	char *work_log;     /* <work_dir>/make.log, where it is written */
 	int log_fd;         /* make.log (O_RDWR | O_APPEND): the steps' output, and read back
 			     * through this fd, never by path (the build may swap the path) */
-	int area_fd;        /* work_dir, opened by root while it was root's alone */
+	int area_fd;        /* work_dir, opened by root: its parent is root's, so the build
+			     * user cannot put another directory (or a link) in its place */
 	struct take_rules take; /* what a file the build left must be to be taken */
 	bool disk_full;     /* a step was stopped for the disk: the area is deleted, not kept */
 };
