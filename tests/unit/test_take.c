@@ -220,5 +220,9 @@ int main(void)
 	CHECK(system(cmd) != 0);
 	_cleanup_free_ char *rm = xasprintf("rm -rf %s", f.dir);
 	(void)system(rm);
+	close(f.area_fd);
+	free(f.area);
+	free(f.out);
+	free(f.secret);
 	return tap_done();
 }
