@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -404,11 +405,37 @@ static int prepare_build_area(struct build_state *s)
 	return 0;
 }
 
-/* Copies make.log through root's own fd (no step runs any more) into the result's log/. */
+/* The most of make.log kept in the result: a build can make the file huge, sparse, or
+ * keep appending to it through an fd it passed on; the end is where the errors are. */
+#define LOG_KEEP_BYTES (16LL << 20)
+
+/* Copies make.log through root's own fd into the result's log/: its last LOG_KEEP_BYTES
+ * at most, read once (whatever is appended meanwhile is not waited for). */
 static void keep_log(struct build_state *s)
 {
 	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
-	int r = lseek(s->log_fd, 0, SEEK_SET) < 0 ? -errno : copy_fd_atomic(s->log_fd, final_log, 0644, UINT64_MAX);
+	_cleanup_buf_ struct buf log = BUF_INIT;
+	struct stat st;
+	int r = fstat(s->log_fd, &st) < 0 ? -errno : 0;
+	off_t from = r == 0 && st.st_size > LOG_KEEP_BYTES ? st.st_size - LOG_KEEP_BYTES : 0;
+	if (from)
+		buf_addf(&log, "[modforge: make.log was %jd bytes; only its last %lld are kept]\n", (intmax_t)st.st_size,
+			 LOG_KEEP_BYTES);
+	char chunk[65536];
+	for (off_t off = from; r == 0 && off < from + LOG_KEEP_BYTES;) {
+		ssize_t n = pread(s->log_fd, chunk, sizeof(chunk), off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			r = n < 0 ? -errno : 0;
+			break;
+		}
+		n = off + n > from + LOG_KEEP_BYTES ? (ssize_t)(from + LOG_KEEP_BYTES - off) : n;
+		buf_add(&log, chunk, (size_t)n);
+		off += n;
+	}
+	if (r == 0)
+		r = write_file_atomic(final_log, log.data, log.len, 0644);
 	if (r < 0)
 		fprintf(s->job->err, "Warning: cannot keep %s as %s: %s\n", s->log_path, final_log, strerror(-r));
 }

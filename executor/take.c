@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include "common/xalloc.h"
 
 #define STRICT_RESOLVE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
-#define OPEN_FLAGS (O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
 
 static int sys_openat2(int dirfd, const char *rel, int flags, unsigned long long resolve)
 {
@@ -23,49 +23,40 @@ static int sys_openat2(int dirfd, const char *rel, int flags, unsigned long long
 }
 
 /* The per-component walk for kernels without openat2: each component opened with
- * O_NOFOLLOW (a symlink anywhere fails with ELOOP), ".." refused, st_dev kept. */
+ * O_NOFOLLOW (a symlink on the way fails with ELOOP; as the last component, with O_PATH,
+ * it is opened itself and refused by its type), ".." refused, st_dev kept. */
 static int walk_open(int area_fd, const char *rel, int flags)
 {
 	struct stat area;
 	if (fstat(area_fd, &area) < 0)
 		return -errno;
 	_cleanup_free_ char *copy = xstrdup(rel);
-	int dir = area_fd;
+	int dir = area_fd; /* ours to close once it is not area_fd */
+	int r = 0;
 	char *save = NULL;
 	char *comp = strtok_r(copy, "/", &save);
-	int fd = -1;
-	while (comp) {
+	while (comp && r == 0) {
 		char *next = strtok_r(NULL, "/", &save);
-		int r = 0;
-		if (!strcmp(comp, ".."))
+		if (!strcmp(comp, "..")) {
 			r = -EXDEV;
-		else if (!strcmp(comp, "."))
-			r = 1; /* stays where it is */
-		if (r == 0) {
-			fd = openat(dir, comp, (next ? O_RDONLY | O_DIRECTORY | O_CLOEXEC : flags) | O_NOFOLLOW);
+		} else if (strcmp(comp, ".")) {
+			int fd = openat(dir, comp, (next ? O_RDONLY | O_DIRECTORY | O_CLOEXEC : flags) | O_NOFOLLOW);
 			struct stat st;
 			if (fd < 0)
 				r = -errno;
 			else if (fstat(fd, &st) < 0 || st.st_dev != area.st_dev)
 				r = -EXDEV;
-		}
-		if (r < 0) {
-			if (fd >= 0)
-				close(fd);
-			if (dir != area_fd)
-				close(dir);
-			return r;
-		}
-		if (r == 0) {
 			if (dir != area_fd)
 				close(dir);
 			dir = fd;
 		}
 		comp = next;
 	}
-	if (dir == area_fd) /* rel named the area itself */
-		return -EISDIR;
-	return dir;
+	if (r == 0 && dir == area_fd)
+		r = -EISDIR; /* rel named the area itself */
+	if (r < 0 && dir >= 0 && dir != area_fd)
+		close(dir);
+	return r < 0 ? r : dir;
 }
 
 static int open_beneath(int area_fd, const char *rel, int flags, unsigned long long resolve, bool no_openat2)
@@ -87,7 +78,8 @@ static int open_beneath(int area_fd, const char *rel, int flags, unsigned long l
 
 static const char *type_name(mode_t m)
 {
-	return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+	return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
 	       : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a regular file";
 }
 
@@ -157,19 +149,40 @@ static int check_fd(int fd, const struct take_rules *rules, struct buf *why)
 	return 0;
 }
 
-int take_open(int area_fd, const char *rel, const struct take_rules *rules, int *fd_out, struct buf *why)
+/* A readable fd on the inode that pfd (O_PATH, checked) names, through /proc/self/fd:
+ * that reopens the inode itself, never a path the build could change meanwhile. */
+static int reopen(int pfd, int *fd_out, struct buf *why)
 {
-	*fd_out = -1;
-	int fd = open_beneath(area_fd, rel, OPEN_FLAGS, STRICT_RESOLVE, rules->no_openat2);
-	if (fd < 0)
-		return open_failed(area_fd, rel, fd, why);
-	int r = check_fd(fd, rules, why);
-	if (r < 0) {
+	char proc[64];
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", pfd);
+	int fd = open(proc, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == EAGAIN)
+			return buf_fail(why, -EPERM, "cannot be opened without waiting: the build holds a lease on it");
+		return buf_fail(why, -e, "cannot be opened through %s: %s", proc, strerror(e));
+	}
+	struct stat a, b;
+	if (fstat(pfd, &a) < 0 || fstat(fd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
 		close(fd);
-		return r;
+		return buf_fail(why, -EPERM, "changed while it was opened");
 	}
 	*fd_out = fd;
 	return 0;
+}
+
+int take_open(int area_fd, const char *rel, const struct take_rules *rules, int *fd_out, struct buf *why)
+{
+	*fd_out = -1;
+	/* O_PATH first: looking a file up opens nothing (no device, FIFO or lease acts). */
+	int pfd = open_beneath(area_fd, rel, O_PATH | O_CLOEXEC, STRICT_RESOLVE, rules->no_openat2);
+	if (pfd < 0)
+		return open_failed(area_fd, rel, pfd, why);
+	int r = check_fd(pfd, rules, why);
+	if (r == 0)
+		r = reopen(pfd, fd_out, why);
+	close(pfd);
+	return r;
 }
 
 int take_file(int area_fd, const char *rel, const struct take_rules *rules, const char *dst, mode_t mode,

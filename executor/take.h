@@ -4,15 +4,17 @@
  * signing key, a hard link, a FIFO, a 4 GiB sparse file, or swap one for another while
  * root looks. So a file is taken only this way:
  *   - named relative to the area's directory fd, which root opened itself;
- *   - opened once, never through a symbolic link in any component, never out of the
+ *   - looked up once, as an O_PATH fd (which opens nothing: no device, FIFO or lease
+ *     acts on it), never through a symbolic link in any component, never out of the
  *     area nor onto another filesystem (openat2 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
  *     RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV; where openat2 is missing, one O_NOFOLLOW
- *     openat per component, refusing ".." and a change of st_dev), with O_NONBLOCK so a
- *     FIFO or a lease cannot stall root;
- *   - accepted only if the open fd is a regular file, owned by the expected uid, with
- *     one link, and no larger than the limit;
- *   - read through that fd (never re-opened by path) into a new root-owned file, whose
- *     size is bounded again while copying (the file may grow meanwhile).
+ *     openat per component, refusing ".." and a change of st_dev);
+ *   - accepted only if that fd is a regular file, owned by the expected uid, with one
+ *     link, and no larger than the limit;
+ *   - then opened for reading through /proc/self/fd/N (the same inode, not a path; with
+ *     O_NONBLOCK, so a lease cannot stall root; device and inode compared), and read
+ *     through that fd into a new root-owned file, its size bounded again while copying
+ *     (the file may grow meanwhile).
  * Whatever the build user does meanwhile, what root reads is an inode the build user
  * owned and could read anyway: no other file's bytes can be steered into the result.
  *

@@ -4,7 +4,8 @@
 # leaving, where a module or Module.symvers or make.log should be: a symlink to the MOK key,
 # to a root-only file, to /proc/self/environ; a symlinked result directory; a FIFO; a hard
 # link (to its own file, to the root-owned make.log, and one to a root-owned file readable by
-# all, made for it as fs.protected_hardlinks=0 would allow); a 4 GiB sparse file. And a race:
+# all, made for it as fs.protected_hardlinks=0 would allow); a 4 GiB sparse file; a make.log
+# made 4 GiB through the build's own stdout. And a race:
 # a process of the build user outside the sandbox swaps the module for a symlink to the key
 # in a loop while the builds run and root collects them.
 # Each must fail that module only (named, with the reason), install and cache nothing of
@@ -60,6 +61,8 @@ pkg root "rm -f evil_root.ko && ln -s $SECRETDIR/secret evil_root.ko"
 pkg proc "rm -f evil_proc.ko && ln -s /proc/self/environ evil_proc.ko"
 pkg symvers "rm -f Module.symvers && ln -s $KEY Module.symvers"
 pkg log "rm -f make.log && ln -s $SECRETDIR/secret make.log"
+# The build's stdout is make.log: made a 4 GiB sparse file, root keeps only its tail.
+pkg biglog "python3 -c 'import os; os.ftruncate(1, 4 << 30)'"
 pkg dir "mkdir out.real && mv evil_dir.ko out.real/ && ln -s $SECRETDIR out" 'BUILT_MODULE_LOCATION[0]="out/"'
 pkg fifo "rm -f evil_fifo.ko && mkfifo evil_fifo.ko"
 pkg hardlink "ln evil_hardlink.ko evil_hardlink.copy"
@@ -116,7 +119,7 @@ else
 fi
 
 status_of() { mf status "evil-$1" -k "$K1" 2>/dev/null; }
-for n in good log; do
+for n in good log biglog; do
 	expect_eq "evil-$n is installed" "evil-$n/1.0, $K1, $A: installed" "$(status_of "$n")"
 done
 for n in key root proc symvers dir fifo hardlink rootlink sparse readable; do
@@ -133,6 +136,13 @@ else
 	not_ok "make.log is a regular file of root's ($(ls -l "$LOG" 2>&1))"
 fi
 expect_text "Building module(s)" "$LOG"
+BIGLOG=$DKMS/evil-biglog/1.0/$K1/$A/log/make.log
+size=$(stat -c %s "$BIGLOG" 2>/dev/null || echo missing)
+if [ "$size" != missing ] && [ "$size" -le $((17 << 20)) ] && head -n1 "$BIGLOG" | grep -q "^\[modforge: make.log was 42949"; then
+	ok "a 4 GiB sparse make.log is kept as its last 16 MiB ($size bytes)"
+else
+	not_ok "a 4 GiB sparse make.log is kept as its last 16 MiB (size $size)" "$BIGLOG"
+fi
 expect_eq "the good module is signed" "DKMS module signing key" \
 	"$(modinfo -F signer "$INST/$K1/updates/dkms/evil_good.ko" 2>&1)"
 
