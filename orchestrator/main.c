@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,30 +25,6 @@
 #include "sandbox/sandbox.h"
 
 #define DKMS_COMPAT_RELEASE "3.4.3"
-
-void ctx_error(const struct ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	fflush(c->out);
-	fputs("\nError! ", c->err);
-	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
-	va_end(ap);
-	fputc('\n', c->err);
-	fflush(c->err);
-}
-
-void ctx_warn(const struct ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	fflush(c->out);
-	fputs("Warning: ", c->err);
-	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
-	va_end(ap);
-	fputc('\n', c->err);
-	fflush(c->err);
-}
 
 static const char *base_name(const char *p)
 {
