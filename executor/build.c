@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/failure.h"
 #include "common/fsutil.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
@@ -74,9 +75,10 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	char *argv[] = { "bash", "-c", (char *)cmd, NULL };
+	struct failure failed = { 0 };
 	struct untrusted_cmd uc = {
 		.argv = argv, .cwd = s->build_dir, .extra_env = j->build_env, .out_fd = s->log_fd,
-		.keep_fds = j->keep_fds, .n_keep_fds = j->n_keep_fds, .box = j->box,
+		.keep_fds = j->keep_fds, .n_keep_fds = j->n_keep_fds, .box = j->box, .failure = &failed,
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);
@@ -91,7 +93,12 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 		s->disk_full = true;
 		code = 10;
 	} else if (r < 0) {
-		log_printf(s, "modforge: cannot start the step in its sandbox: %s\n", strerror(-r));
+		_cleanup_buf_ struct buf why = BUF_INIT;
+		failure_set(&failed, -r, NULL, NULL);
+		failure_describe(&failed, &why);
+		log_printf(s, "modforge: cannot start the step in its sandbox: %s\n", why.data);
+		error_lines(j->err, "Cannot start a step of the build of %s/%s for %s (%s)%s: %s", j->module, j->version,
+			    j->kernel, j->arch, j->box && j->box->confine ? " in its sandbox" : "", why.data);
 		code = 127;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -112,7 +112,7 @@ int confeval_run(const struct confeval_request *req, struct buf *out, struct buf
 	build_env(&env);
 	struct untrusted_cmd cmd = {
 		.argv = strv_array(&argv), .cwd = req->cwd, .extra_env = strv_array(&env), .out_fd = -1,
-		.box = req->box,
+		.box = req->box, .failure = req->failure,
 	};
 	int r = untrusted_capture(&cmd, out, efd, exit_code);
 	int e = read_back(efd, err);

@@ -26,6 +26,8 @@ struct confeval_target {
 	size_t n_conf_files;
 };
 
+struct failure;
+
 struct confeval_request {
 	const char *module;            /* may be NULL when adding from a directory */
 	const char *module_version;    /* may be NULL likewise */
@@ -42,6 +44,8 @@ struct confeval_request {
 	const char *parallel_jobs;
 	const char *running_distribution;
 	const struct confinement *box; /* the sandbox of the evaluation (NULL: none) */
+	struct failure *failure;       /* when bash could not be started: the call and path
+					* that failed (NULL: not wanted) */
 };
 
 /* Runs the evaluator. Fills out with the NUL-separated records, err with bash's stderr.

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/failure.h"
 #include "common/fsutil.h"
 #include "common/macro.h"
 #include "common/strv.h"
@@ -122,15 +123,26 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	_cleanup_free_ char *cmd = xasprintf("exec %s", run);
 	char *argv[] = { "bash", "-c", cmd, NULL };
 	int code = 0, r;
+	struct failure failed = { 0 };
 	if (box) {
-		struct untrusted_cmd uc = { .argv = argv, .cwd = source_dir, .out_fd = -1, .box = box };
+		struct untrusted_cmd uc = { .argv = argv, .cwd = source_dir, .out_fd = -1, .box = box,
+					    .failure = &failed };
 		r = untrusted_run(&uc, &code);
 	} else {
 		struct proc_spec spec = { .argv = argv, .cwd = source_dir, .stdin_fd = -1, .stdout_fd = -1,
-					  .stderr_fd = -1 };
+					  .stderr_fd = -1, .failure = &failed };
 		r = proc_run(&spec, &code);
 	}
-	return r < 0 ? 127 : code;
+	if (r < 0) {
+		_cleanup_buf_ struct buf why = BUF_INIT;
+		failure_set(&failed, -r, NULL, NULL);
+		failure_describe(&failed, &why);
+		_cleanup_free_ char *msg = xasprintf("Cannot start the %s script%s: %s", type, box ? " in its sandbox" : "",
+						     why.data);
+		error_lines(err, msg);
+		return 127;
+	}
+	return code;
 }
 
 /* dkms 3.4.3's check_version_sanity for one module (reference §5.6): false when the

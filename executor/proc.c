@@ -13,45 +13,51 @@
 #include <unistd.h>
 
 #include "../common/buf.h"
+#include "../common/failure.h"
 #include "../common/macro.h"
 
 extern char **environ;
 
-static void child_fail(int errpipe, int err)
+/* Reports err (what proc_spawn returns: a child_setup's own code, as -SANDBOX_ENOUSERNS,
+ * is kept) with the call and path child_setup named, or else call and path. */
+static _Noreturn void child_fail(int errpipe, struct failure *f, int err, const char *call, const char *path)
 {
-	ssize_t _unused_ w = write(errpipe, &err, sizeof(err));
+	failure_set(f, err, call, path);
+	f->err = err;
+	ssize_t _unused_ w = write(errpipe, f, sizeof(*f));
 	_exit(127);
 }
 
 /* Only async-signal-safe calls from here until exec. */
 static void child_exec(const struct proc_spec *spec, int errpipe, int devnull)
 {
+	struct failure why = { 0 };
 	sigset_t all;
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	if (spec->new_session && setsid() < 0)
-		child_fail(errpipe, errno);
+		child_fail(errpipe, &why, errno, "setsid", NULL);
 	int in = spec->stdin_fd >= 0 ? spec->stdin_fd : devnull;
 	int out = spec->stdout_fd >= 0 ? spec->stdout_fd : 1;
 	int err = spec->stderr_fd == -2 ? out : spec->stderr_fd >= 0 ? spec->stderr_fd : 2;
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-		child_fail(errpipe, errno);
+		child_fail(errpipe, &why, errno, "dup2", NULL);
 	for (int i = 0; i < spec->n_keep_fds; i++) {
 		int fd = spec->keep_fds[i];
 		int fl = fcntl(fd, F_GETFD);
 		if (fl < 0 || fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC) < 0)
-			child_fail(errpipe, errno);
+			child_fail(errpipe, &why, errno, "fcntl", NULL);
 	}
 	if (spec->cwd && chdir(spec->cwd) < 0)
-		child_fail(errpipe, errno);
+		child_fail(errpipe, &why, errno, "chdir", spec->cwd);
 	if (spec->child_setup) {
-		int r = spec->child_setup(spec->child_data);
+		int r = spec->child_setup(spec->child_data, &why);
 		if (r < 0)
-			child_fail(errpipe, -r);
+			child_fail(errpipe, &why, -r, NULL, NULL);
 	}
 	execvpe(spec->argv[0], spec->argv, spec->envp ? spec->envp : environ);
-	child_fail(errpipe, errno);
+	child_fail(errpipe, &why, errno, "execve", spec->argv[0]);
 }
 
 int proc_spawn(const struct proc_spec *spec, pid_t *pid)
@@ -75,17 +81,19 @@ int proc_spawn(const struct proc_spec *spec, pid_t *pid)
 		child_exec(spec, p[1], devnull);
 	}
 	close(p[1]);
-	int err = 0;
+	struct failure why = { 0 };
 	ssize_t n;
 	do
-		n = read(p[0], &err, sizeof(err));
+		n = read(p[0], &why, sizeof(why));
 	while (n < 0 && errno == EINTR);
 	close(p[0]);
-	if (n == sizeof(err)) {
+	if (n == sizeof(why)) {
 		int st;
 		while (waitpid(c, &st, 0) < 0 && errno == EINTR)
 			;
-		return -err;
+		if (spec->failure)
+			*spec->failure = why;
+		return -why.err;
 	}
 	*pid = c;
 	return 0;

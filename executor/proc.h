@@ -1,8 +1,9 @@
 /* proc.h - the one way modforge starts a process.
  *
- * argv and envp are built before fork; the child only calls async-signal-safe functions;
- * exec failures come back over a CLOEXEC pipe, so proc_spawn returns -errno for a missing
- * binary instead of a child that exits 127. Every fd modforge opens is CLOEXEC, so a child
+ * argv and envp are built before fork; the child only calls async-signal-safe functions
+ * (child_setup excepted: see there); a failure before exec comes back over a CLOEXEC pipe
+ * as a struct failure (errno, call, path), so proc_spawn returns -errno for a missing
+ * binary, or a sandbox that could not be set up, instead of a child that exits 127. Every fd modforge opens is CLOEXEC, so a child
  * sees only stdin/stdout/stderr (and the fds named in keep_fds).
  *
  * Invariants: proc_spawn never blocks on the child; proc_wait reaps exactly that pid.
@@ -15,6 +16,7 @@
 #include <sys/types.h>
 
 struct buf;
+struct failure;
 
 struct proc_spec {
 	char *const *argv;   /* argv[0] searched in the caller's PATH (execvpe), not envp's */
@@ -27,9 +29,14 @@ struct proc_spec {
 	const int *keep_fds; /* fds to pass on (their CLOEXEC flag cleared in the child) */
 	int n_keep_fds;
 	/* Called in the child after fork, before exec; returns 0 or -errno (then the
-	 * child reports the error and exits). Must be async-signal-safe. */
-	int (*child_setup)(void *data);
+	 * child reports the error, with what why names, and exits). modforge is
+	 * single-threaded, so it may use more than async-signal-safe calls (the sandbox's
+	 * seccomp setup allocates); it must not rely on state another thread could hold. */
+	int (*child_setup)(void *data, struct failure *why);
 	void *child_data;
+	/* Where proc_spawn puts what the child reported when it could not start: errno,
+	 * call and path (NULL: not wanted). */
+	struct failure *failure;
 };
 
 /* Starts the process. Returns 0 and sets *pid, or -errno (fork, or exec in the child). */

@@ -41,6 +41,7 @@ static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, s
 		.n_keep_fds = c->n_keep_fds,
 		.child_setup = sandbox_child_setup,
 		.child_data = pol,
+		.failure = c->failure,
 	};
 }
 

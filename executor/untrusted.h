@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 struct buf;
+struct failure;
 struct sandbox_filter;
 
 /* What the orchestrator decided for one job's untrusted steps (sandbox/sandbox.h). */
@@ -35,6 +36,8 @@ struct untrusted_cmd {
 	const int *keep_fds;       /* fds the step inherits (the jobserver pipe) */
 	int n_keep_fds;
 	const struct confinement *box; /* NULL = environment only, not confined */
+	struct failure *failure;   /* when the step could not start: the call and path that
+				    * failed (common/failure.h); NULL = not wanted */
 };
 
 /* The bytes kept free on guard_dir's filesystem: 5% of its size, at most 1 GiB.

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/failure.h"
 #include "common/fsutil.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -86,6 +87,8 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 	struct job_box box;
 	box_for_confeval(c, l->conf_path, targets, n, &box);
 	req.box = &box.box;
+	struct failure failed = { 0 };
+	req.failure = &failed;
 	_cleanup_buf_ struct buf out = BUF_INIT;
 	_cleanup_buf_ struct buf err = BUF_INIT;
 	int code = 0;
@@ -100,12 +103,15 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 		fflush(c->err);
 	}
 	if (r < 0) {
+		_cleanup_buf_ struct buf why = BUF_INIT;
+		failure_set(&failed, -r, NULL, NULL);
+		failure_describe(&failed, &why);
 		if (r == -EACCES && c->sandbox && c->is_root)
 			ctx_error(c, "Cannot run bash to read %s: %s\nThe sandbox's build user (uid %u) must be able to reach every path it is shown\n"
 				  "(dkms.conf, the source, the kernel headers, the trees): is one of their parent directories mode 0700?",
-				  l->conf_path, strerror(-r), (unsigned)c->build_uid);
+				  l->conf_path, why.data, (unsigned)c->build_uid);
 		else
-			ctx_error(c, "Cannot run bash to read %s: %s", l->conf_path, strerror(-r));
+			ctx_error(c, "Cannot run bash to read %s: %s", l->conf_path, why.data);
 		return bad_conf(c, l);
 	}
 	const char **recs = NULL;

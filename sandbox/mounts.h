@@ -14,14 +14,16 @@
 
 struct sandbox_policy;
 
+struct failure;
+
 /* Sets up the mounts described by policy and changes to cwd. Runs as pid 1 of a new pid
  * namespace, in a new mount namespace owned by the current user namespace, with its
- * capabilities. Returns 0 or -errno. */
-int mounts_setup(const struct sandbox_policy *policy, const char *cwd);
+ * capabilities. Returns 0 or -errno; why (may be NULL) names the failed call and path. */
+int mounts_setup(const struct sandbox_policy *policy, const char *cwd, struct failure *why);
 /* Makes every mount of the namespace read-only, one remount per /proc/self/mountinfo
  * line: what mounts_setup falls back to on kernels without mount_setattr (< 5.12).
  * Mounts that cannot be reached are left (nothing else can reach them). Returns 0 or
  * -errno. */
-int mounts_remount_each_ro(void);
+int mounts_remount_each_ro(struct failure *why);
 
 #endif

@@ -7,6 +7,7 @@
  * Only the job returns from sandbox_child_setup; outer and init close every fd (so the
  * exec-error pipe and the output pipes end with the job) and _exit with its status.
  */
+#include "common/failure.h"
 #include "sandbox.h"
 
 #include <fcntl.h>
@@ -154,66 +155,70 @@ static int set_limits(const struct sandbox_limits *l)
 }
 
 /* The job, right before proc_spawn's exec: nothing left to gain after this. */
-static int job_setup(const struct sandbox_policy *p)
+static int job_setup(const struct sandbox_policy *p, struct failure *why)
 {
 	setsid(); /* its own session inside; there is no terminal to lose */
 	int r = set_limits(&p->limits);
-	if (r == 0)
-		r = caps_drop_all();
-	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		r = -errno;
-	if (r == 0)
-		r = p->filter ? filter_load(p->filter) : filter_install();
-	if (r == 0 && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		r = -errno;
-	return r;
+	if (r < 0)
+		return failure_set(why, -r, "setrlimit", NULL);
+	r = caps_drop_all();
+	if (r < 0)
+		return failure_set(why, -r, "capset", NULL);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return failure_set(why, errno, "prctl(NO_NEW_PRIVS)", NULL);
+	r = p->filter ? filter_load(p->filter) : filter_install();
+	if (r < 0)
+		return failure_set(why, -r, "seccomp", NULL);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		return failure_set(why, errno, "prctl(PDEATHSIG)", NULL);
+	return 0;
 }
 
 /* Pid 1 of the new pid namespace. Returns only in the job (0 or -errno), or on a setup
  * error (then proc_spawn's child reports it and exits, which empties the namespace). */
-static int run_init(const struct sandbox_policy *p, const char *cwd)
+static int run_init(const struct sandbox_policy *p, const char *cwd, struct failure *why)
 {
 	prctl(PR_SET_NAME, "modforge-init", 0, 0, 0);
-	int r = mounts_setup(p, cwd);
+	int r = mounts_setup(p, cwd, why);
 	if (r < 0)
 		return r;
 	if (sethostname("modforge", strlen("modforge")) < 0)
-		return -errno;
+		return failure_set(why, errno, "sethostname", NULL);
 	pid_t job = fork();
 	if (job < 0)
-		return -errno;
+		return failure_set(why, errno, "fork", NULL);
 	if (job == 0)
-		return job_setup(p);
+		return job_setup(p, why);
 	close_fds(0, ~0U);
 	caps_drop_all();
 	exit_with(job);
 }
 
 /* The outer process: drops root, makes the namespaces, forks init and waits for it. */
-static int confine(const struct sandbox_policy *p)
+static int confine(const struct sandbox_policy *p, struct failure *why)
 {
 	pid_t caller = getppid();
 	char here[PATH_MAX];
 	const char *cwd = p->cwd;
 	if (!cwd && !(cwd = getcwd(here, sizeof(here))))
-		return -errno;
-	int r = userns_enter(p->build_uid, p->build_gid);
+		return failure_set(why, errno, "getcwd", NULL);
+	int r = userns_enter(p->build_uid, p->build_gid, why);
 	if (r < 0)
 		return r;
 	int ns = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
 	if (unshare(p->allow_net ? ns : ns | CLONE_NEWNET) < 0)
-		return -errno;
+		return failure_set(why, errno, "unshare", NULL);
 	/* The uid switch cleared the death signal: set it again, then check the race. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return -errno;
+		return failure_set(why, errno, "prctl(PDEATHSIG)", NULL);
 	if (getppid() != caller)
 		_exit(128 + SIGKILL);
 	int life[2]; /* init sees a hangup on life[0] if outer died before the signal was set */
 	if (pipe2(life, O_CLOEXEC) < 0)
-		return -errno;
+		return failure_set(why, errno, "pipe2", NULL);
 	pid_t init = fork();
 	if (init < 0) {
-		r = -errno;
+		r = failure_set(why, errno, "fork", NULL);
 		close(life[0]);
 		close(life[1]);
 		return r;
@@ -225,20 +230,20 @@ static int confine(const struct sandbox_policy *p)
 	}
 	close(life[1]);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return -errno;
+		return failure_set(why, errno, "prctl(PDEATHSIG)", NULL);
 	struct pollfd pf = { .fd = life[0], .events = POLLIN };
 	if (poll(&pf, 1, 0) != 0)
 		_exit(128 + SIGKILL);
 	close(life[0]);
-	return run_init(p, cwd);
+	return run_init(p, cwd, why);
 }
 
-int sandbox_child_setup(void *data)
+int sandbox_child_setup(void *data, struct failure *why)
 {
 	const struct sandbox_policy *p = data;
 	umask(022);
 	if (p && p->confine)
-		return confine(p);
+		return confine(p, why);
 	/* Die with modforge rather than linger as an orphan build. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	return 0;

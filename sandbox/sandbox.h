@@ -33,6 +33,8 @@
 
 #include "common/strv.h"
 
+struct failure;
+
 /* sandbox_child_setup / sandbox_probe fail with -SANDBOX_ENOUSERNS when no usable user
  * namespace can be made; sandbox_userns_hint() then names the setting to change. */
 #define SANDBOX_ENOUSERNS EOPNOTSUPP
@@ -83,10 +85,11 @@ struct sandbox_policy {
 void sandbox_build_env(const struct sandbox_policy *policy, char *const *caller_env,
 		       struct strv *env);
 /* Runs in the child between fork and exec. Returns 0 in the process that goes on to
- * exec, or -errno (-SANDBOX_ENOUSERNS: see sandbox_userns_hint). When confining it forks
+ * exec, or -errno (-SANDBOX_ENOUSERNS: see sandbox_userns_hint), with the call that
+ * failed and its path in why (common/failure.h; the process runner reports it). When confining it forks
  * twice; the extra processes never return (they wait and _exit). The caller is single-
  * threaded, so the malloc-using calls made here (libseccomp, stdio) are safe. */
-int sandbox_child_setup(void *policy);
+int sandbox_child_setup(void *policy, struct failure *why);
 /* Checks in a short-lived child that this policy's user namespace can be made (the uid
  * switch, unshare, maps, a mount). Returns 0, -SANDBOX_ENOUSERNS or -errno. */
 int sandbox_probe(const struct sandbox_policy *policy);

@@ -13,33 +13,38 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/failure.h"
 #include "sandbox.h"
 
-/* Writes s to path. Returns 0 or -errno. */
-static int write_file(const char *path, const char *s)
+/* Writes s to path. Returns 0 or -errno (named in why). */
+static int write_file(const char *path, const char *s, struct failure *why)
 {
 	int fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return failure_set(why, errno, "open", path);
 	size_t n = strlen(s);
 	ssize_t w = write(fd, s, n);
 	int e = w < 0 ? errno : (size_t)w != n ? EIO : 0;
 	close(fd);
-	return -e;
+	return e ? failure_set(why, e, "write", path) : 0;
 }
 
 /* Root becomes uid/gid for good: no way back, no supplementary groups. */
-static int drop_root(uid_t uid, gid_t gid)
+static int drop_root(uid_t uid, gid_t gid, struct failure *why)
 {
-	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-		return -errno;
+	if (setgroups(0, NULL) < 0)
+		return failure_set(why, errno, "setgroups", NULL);
+	if (setresgid(gid, gid, gid) < 0)
+		return failure_set(why, errno, "setresgid", NULL);
+	if (setresuid(uid, uid, uid) < 0)
+		return failure_set(why, errno, "setresuid", NULL);
 	/* The uid change made us non-dumpable, which makes /proc/self/uid_map root's. */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		return -errno;
+		return failure_set(why, errno, "prctl(DUMPABLE)", NULL);
 	return 0;
 }
 
-int userns_enter(uid_t uid, gid_t gid)
+int userns_enter(uid_t uid, gid_t gid, struct failure *why)
 {
 	uid_t u = geteuid();
 	gid_t g = getegid();
@@ -50,27 +55,28 @@ int userns_enter(uid_t uid, gid_t gid)
 		u = uid ? uid : SANDBOX_BUILD_UID_DEFAULT;
 		g = gid ? gid : SANDBOX_BUILD_GID_DEFAULT;
 		if (u == 0 || g == 0)
-			return -EINVAL;
-		r = drop_root(u, g);
+			return failure_set(why, EINVAL, "the build user", "uid 0");
+		r = drop_root(u, g, why);
 		if (r < 0)
 			return r;
 	}
 	if (unshare(CLONE_NEWUSER) < 0) {
 		int e = errno;
+		failure_set(why, e, "unshare(CLONE_NEWUSER)", NULL);
 		/* EPERM: disabled by sysctl or LSM or a container's seccomp; EINVAL: no
 		 * CONFIG_USER_NS; ENOSPC/EUSERS: user.max_user_namespaces reached. */
 		if (e == EPERM || e == EINVAL || e == ENOSPC || e == EUSERS || e == ENOSYS)
 			return -SANDBOX_ENOUSERNS;
 		return -e;
 	}
-	r = write_file("/proc/self/setgroups", "deny");
+	r = write_file("/proc/self/setgroups", "deny", why);
 	if (r == 0) {
 		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)u, (unsigned)u);
-		r = write_file("/proc/self/uid_map", map);
+		r = write_file("/proc/self/uid_map", map, why);
 	}
 	if (r == 0) {
 		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)g, (unsigned)g);
-		r = write_file("/proc/self/gid_map", map);
+		r = write_file("/proc/self/gid_map", map, why);
 	}
 	return r == -SANDBOX_ENOUSERNS ? -EIO : r;
 }
@@ -78,7 +84,7 @@ int userns_enter(uid_t uid, gid_t gid)
 /* The probe's child: enters the namespace and tries one mount, as a build would. */
 static int probe_child(const struct sandbox_policy *p)
 {
-	int r = userns_enter(p->build_uid, p->build_gid);
+	int r = userns_enter(p->build_uid, p->build_gid, NULL);
 	if (r < 0)
 		return -r;
 	if (unshare(CLONE_NEWNS) < 0)

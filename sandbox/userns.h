@@ -9,9 +9,11 @@
 
 #include <sys/types.h>
 
+struct failure;
+
 /* Switches a root caller to uid/gid (0 = the defaults of sandbox.h), then unshares a
  * user namespace mapping only its uid and gid. Returns 0, -SANDBOX_ENOUSERNS when the
- * kernel refuses the namespace, or -errno. */
-int userns_enter(uid_t uid, gid_t gid);
+ * kernel refuses the namespace, or -errno; why (may be NULL) names the failed call. */
+int userns_enter(uid_t uid, gid_t gid, struct failure *why);
 
 #endif

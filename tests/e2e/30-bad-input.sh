@@ -146,4 +146,22 @@ expect_vermagic "$INST/$K1/updates/dkms/mf_hello.ko" "$K1"
 expect_rc 0 mf remove mf-hello/1.0 --all
 expect_rc 0 mf status
 expect_lines "$E2E_OUT"
+
+diag "--- a sandbox that cannot reach its paths says which call failed on which path"
+if [ "$(id -u)" = 0 ] && modforge_only "the sandbox's build user (dkms builds as root)"; then
+	CLOSED=$E2E_TMP/closed
+	mkdir -m 700 "$CLOSED"
+	# All of the root below a directory the build user cannot enter: dkms.conf is not read.
+	use_root "$(new_root closed/main)"
+	expect_rc 8 mf add "$MODFORGE_SRC/examples/mf-hello-1.0"
+	expect_text "Cannot run bash to read $SRC/mf-hello-1.0/dkms.conf: open($SRC/mf-hello-1.0): Permission denied" "$E2E_ERR"
+	expect_text "The sandbox's build user (uid 65534) must be able to reach every path it is shown" "$E2E_ERR"
+	# Only the dkms tree there: dkms.conf is read, the build's own sandbox cannot start.
+	use_root "$(new_root open)"
+	DKMS=$CLOSED/dkms
+	mkdir "$DKMS"
+	expect_rc 0 "$MODFORGE" add "$MODFORGE_SRC/examples/mf-hello-1.0" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
+	expect_rc 10 "$MODFORGE" build mf-hello/1.0 -k "$K1" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
+	expect_text "Error! Cannot start a step of the build of mf-hello/1.0 for $K1 ($A) in its sandbox: open($DKMS/mf-hello/1.0/.build-$K1-$A): Permission denied" "$E2E_ERR"
+fi
 e2e_done

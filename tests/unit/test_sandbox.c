@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/failure.h"
 #include "common/fsutil.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -526,10 +527,10 @@ static void test_remount_each(void)
 	fflush(NULL);
 	pid_t c = fork();
 	if (c == 0) {
-		if (userns_enter(build_uid, build_uid) < 0 || unshare(CLONE_NEWNS) < 0 ||
+		if (userns_enter(build_uid, build_uid, NULL) < 0 || unshare(CLONE_NEWNS) < 0 ||
 		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 			_exit(2);
-		if (mounts_remount_each_ro() < 0)
+		if (mounts_remount_each_ro(NULL) < 0)
 			_exit(3);
 		int fd = open(f, O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
 		_exit(fd < 0 && errno == EROFS ? 0 : 4);
@@ -616,6 +617,45 @@ static void test_keep_fds(void)
 	close(p[0]);
 }
 
+/* A sandbox that cannot be set up says which call failed on which path: here a path to
+ * show read-only below a 0700 directory the build user cannot enter (root only: as
+ * another user the 0700 directory would be the caller's own). */
+static void test_failure_named(void)
+{
+	if (getuid() != 0) {
+		printf("# SKIP the named failure: the build user must differ from the caller\n");
+		return;
+	}
+	_cleanup_free_ char *closed = xasprintf("%s/closed", base);
+	_cleanup_free_ char *inside = xasprintf("%s/closed/inside", base);
+	CHECK(mkdir_p(inside, 0755) == 0 && chmod(closed, 0700) == 0);
+	const char *ro[] = { inside, NULL };
+	struct sandbox_policy p = confined();
+	p.readonly = ro;
+	char *argv[4];
+	_cleanup_strv_ struct strv env = STRV_INIT;
+	struct failure failed = { 0 };
+	struct proc_spec spec = spec_for(&p, "true", argv, &env, -1);
+	spec.failure = &failed;
+	pid_t pid;
+	CHECK(proc_spawn(&spec, &pid) == -EACCES);
+	CHECK(failed.err == EACCES);
+	CHECK_STR(failed.call, "open");
+	CHECK_STR(failed.path, inside);
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	failure_describe(&failed, &why);
+	_cleanup_free_ char *want = xasprintf("open(%s): %s", inside, strerror(EACCES));
+	CHECK_STR(why.data, want);
+	/* A program that is not there: execve and its name. */
+	struct failure missing = { 0 };
+	char *nope[] = { "/nonexistent/modforge-no-such-program", NULL };
+	struct proc_spec np = { .argv = nope, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
+				.failure = &missing };
+	CHECK(proc_spawn(&np, &pid) == -ENOENT);
+	CHECK_STR(missing.call, "execve");
+	CHECK_STR(missing.path, nope[0]);
+}
+
 static void test_unconfined_unchanged(void)
 {
 	_cleanup_buf_ struct buf out = BUF_INIT;
@@ -655,6 +695,7 @@ int main(void)
 	test_keep_fds();
 	if (getuid() == 0)
 		test_no_userns();
+	test_failure_named();
 	test_unconfined_unchanged();
 	rm_rf(base);
 	sandbox_filter_free(filter);

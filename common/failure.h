@@ -1,0 +1,25 @@
+/* failure.h - what a child process that could not start tells its parent: the errno, the
+ * call that failed and the path it was about ("mount", "/var/lib/dkms/m/1.0/build").
+ *
+ * Filled in the child with async-signal-safe code only (no stdio, no allocation), sent
+ * whole in one write over the process runner's exec-error pipe (it is smaller than
+ * PIPE_BUF). The innermost failing call names it: failure_set keeps the first one.
+ */
+#ifndef MODFORGE_FAILURE_H
+#define MODFORGE_FAILURE_H
+
+struct buf;
+
+struct failure {
+	int err;        /* positive errno; 0: nothing recorded */
+	char call[24];  /* the system call (or step), "" if not known */
+	char path[224]; /* the path it was about, "" if none; cut if longer */
+};
+
+/* Records err, call and path in f (all but err may be NULL) unless f holds a failure
+ * already. Returns -err, so that `return failure_set(why, errno, "mount", path);`. */
+int failure_set(struct failure *f, int err, const char *call, const char *path);
+/* Appends "call(path): strerror", "call: strerror" or "strerror" to b. */
+void failure_describe(const struct failure *f, struct buf *b);
+
+#endif
