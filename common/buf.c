@@ -10,18 +10,18 @@
 
 #include "xalloc.h"
 
-static char empty_buf[1];
+char buf_empty[1];
 
 void buf_init(struct buf *b)
 {
-	b->data = empty_buf;
+	b->data = buf_empty;
 	b->len = 0;
 	b->cap = 0;
 }
 
 static void buf_grow(struct buf *b, size_t extra)
 {
-	if (b->cap == 0 || !b->data || b->data == empty_buf) {
+	if (b->cap == 0 || !b->data || b->data == buf_empty) {
 		size_t cap = extra + 64;
 		char *d = xmalloc(cap);
 		if (b->data && b->len)

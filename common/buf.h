@@ -15,7 +15,11 @@ struct buf {
 	size_t cap;
 };
 
-#define BUF_INIT { 0 }
+/* The data of every empty buf that owns no memory (cap 0): "", never written. */
+extern char buf_empty[];
+
+/* Keeps the invariant without a call: data is "" until something is added. */
+#define BUF_INIT { buf_empty, 0, 0 }
 
 void buf_init(struct buf *b);
 void buf_release(struct buf *b);
