@@ -40,8 +40,9 @@ int file_lock(const char *path, const char *what, FILE *err)
 	return fd;
 }
 
-int tree_lock(const char *dkms_tree, bool exclusive, FILE *err)
+int tree_lock(const char *dkms_tree, bool exclusive, FILE *err, int *fd_out)
 {
+	*fd_out = -1;
 	_cleanup_free_ char *dir = path_join(dkms_tree, ".modforge");
 	_cleanup_free_ char *path = path_join(dir, "lock");
 	_cleanup_free_ char *what = xasprintf("the dkms tree %s", dkms_tree);
@@ -63,14 +64,15 @@ int tree_lock(const char *dkms_tree, bool exclusive, FILE *err)
 			return -EACCES;
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return -2; /* no writer ever locked this tree: read it unlocked */
+			return 0; /* no writer ever locked this tree: read it unlocked */
 	}
 	int r = lock_fd(fd, exclusive ? LOCK_EX : LOCK_SH, what, err);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	return fd;
+	*fd_out = fd;
+	return 0;
 }
 
 void tree_unlock(int fd)

@@ -15,11 +15,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-/* Takes the tree lock (exclusive or shared), waiting. A tree the caller cannot write
- * (an ordinary user reading root's tree) is locked shared through a read-only fd if the
- * lock file exists, else not at all. Returns an fd >= 0 (or -2: no lock needed), or
- * -errno. Messages about waiting go to err. */
-int tree_lock(const char *dkms_tree, bool exclusive, FILE *err);
+/* Takes the tree lock (exclusive or shared), waiting, and sets *fd to the lock's fd. A
+ * tree the caller cannot write (an ordinary user reading root's tree) is locked shared
+ * through a read-only fd if the lock file exists, else not at all (*fd = -1). Returns 0,
+ * or -errno (then *fd = -1). Messages about waiting go to err. */
+int tree_lock(const char *dkms_tree, bool exclusive, FILE *err, int *fd);
 /* Takes the exclusive lock of the file path (created 0644 if missing), waiting; what
  * names the holder in the waiting message. Returns the fd or -errno. */
 int file_lock(const char *path, const char *what, FILE *err);

@@ -151,8 +151,9 @@ static int add_module(struct ctx *c, const char *m, const char *v)
 		return e;
 	_cleanup_free_ char *link = tree_source_link(&c->paths, m, v);
 	_cleanup_free_ char *build = tree_build_area(&c->paths, m, v);
-	int lock = tree_lock(c->paths.dkms_tree, true, c->err);
-	if (lock >= 0 && tree_version_state(&c->paths, m, v) == TREE_V_ADDED) {
+	int lock;
+	int le = tree_lock(c->paths.dkms_tree, true, c->err, &lock);
+	if (le == 0 && tree_version_state(&c->paths, m, v) == TREE_V_ADDED) {
 		tree_unlock(lock); /* another run added it meanwhile */
 		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.", m, v);
 		conf_free(mc);
@@ -160,7 +161,7 @@ static int add_module(struct ctx *c, const char *m, const char *v)
 	}
 	fprintf(c->out, "Creating symlink %s -> %s\n", link, srcdir);
 	fflush(c->out);
-	e = lock < 0 && lock != -2 ? lock : mkdir_p(build, 0755);
+	e = le < 0 ? le : mkdir_p(build, 0755);
 	if (e == 0 && symlink(srcdir, link) < 0)
 		e = -errno;
 	tree_unlock(lock);
@@ -429,7 +430,8 @@ static int removal(struct ctx *c, enum removal what)
 		return e;
 	const char *m = c->req->module, *v = c->req->version;
 	if (what == RM_REMOVE && !c->req->dry_run) {
-		int lock = tree_lock(c->paths.dkms_tree, true, c->err);
+		int lock;
+		(void)tree_lock(c->paths.dkms_tree, true, c->err, &lock); /* best effort, as before */
 		remove_stale_tmp(c);
 		tree_unlock(lock);
 	}
@@ -458,7 +460,8 @@ static int removal(struct ctx *c, enum removal what)
 	if (!e)
 		e = print_plan_or_run(c, &s);
 	if (!e && what == RM_REMOVE && !c->req->dry_run) {
-		int lock = tree_lock(c->paths.dkms_tree, true, c->err);
+		int lock;
+		(void)tree_lock(c->paths.dkms_tree, true, c->err, &lock); /* best effort, as before */
 		remove_version_if_empty(c);
 		tree_unlock(lock);
 	}

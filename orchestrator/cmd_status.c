@@ -35,7 +35,8 @@ int cmd_status(struct ctx *c)
 	const struct request *r = c->req;
 	struct tree *t = NULL;
 	/* Shared: a change in progress (an install of many modules) is seen whole or not at all. */
-	int lock = tree_lock(c->paths.dkms_tree, false, c->err);
+	int lock;
+	(void)tree_lock(c->paths.dkms_tree, false, c->err, &lock); /* unlocked, tree_scan says why */
 	int e = tree_scan(&c->paths, &t);
 	tree_unlock(lock);
 	if (e < 0) {

@@ -193,9 +193,10 @@ static int run_depmod(struct run *r, struct job *j)
 /* An inline job changes the tree: under its exclusive lock (status waits for it). */
 static int locked_inline(struct run *r, struct job *j, struct job_payload *p)
 {
-	int lock = tree_lock(r->c->paths.dkms_tree, true, r->c->err);
-	if (lock < 0 && lock != -2) {
-		ctx_error(r->c, "Cannot lock the dkms tree %s: %s", r->c->paths.dkms_tree, strerror(-lock));
+	int lock;
+	int le = tree_lock(r->c->paths.dkms_tree, true, r->c->err, &lock);
+	if (le < 0) {
+		ctx_error(r->c, "Cannot lock the dkms tree %s: %s", r->c->paths.dkms_tree, strerror(-le));
 		return 1;
 	}
 	int code = 0;
@@ -220,10 +221,10 @@ static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, p
 	case JOB_UNBUILD:
 	case JOB_DEPMOD:
 		j->exit_code = locked_inline(r, j, p);
-		return 1;
+		return SCHED_DONE;
 	default:
 		j->exit_code = 0;
-		return 1;
+		return SCHED_DONE;
 	}
 }
 

@@ -283,13 +283,13 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	if (tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
 		if (p->for_install) {
 			j->exit_code = 0;
-			return 1;
+			return SCHED_DONE;
 		}
 		if (!c->req->force) {
 			fprintf(out, "Module %s/%s already built for kernel %s (%s), skip. You may override by specifying --force.\n",
 				j->module, j->version, j->kernel, j->arch);
 			j->exit_code = 0;
-			return 1;
+			return SCHED_DONE;
 		}
 		unbuild_run(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
 	}
@@ -307,7 +307,7 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		signing_release(&sig);
 		jobserver_release(&r->js);
 		j->exit_code = code;
-		return 1;
+		return SCHED_DONE;
 	}
 	if (sets_jobs(p->conf->make))
 		fprintf(c->err, "Warning: the MAKE of %s/%s passes -j: that make runs its own jobs, outside modforge's -j budget\n",

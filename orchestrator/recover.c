@@ -50,9 +50,10 @@ int tree_recover(const struct ctx *c)
 	const char *tree = c->paths.dkms_tree;
 	if (access(tree, W_OK) != 0 || !has_work(tree))
 		return 0;
-	int lock = tree_lock(tree, true, c->err);
-	if (lock < 0 && lock != -2) {
-		ctx_error(c, "Cannot lock the dkms tree %s: %s", tree, strerror(-lock));
+	int lock;
+	int le = tree_lock(tree, true, c->err, &lock);
+	if (le < 0) {
+		ctx_error(c, "Cannot lock the dkms tree %s: %s", tree, strerror(-le));
 		return 1;
 	}
 	/* On stderr: stdout may be a machine's (status --json). */

@@ -74,7 +74,8 @@ static int make_pair(const struct ctx *c, const char *key, const char *cert, FIL
 {
 	if (is_regular(key) && is_regular(cert))
 		return 0;
-	int lock = tree_lock(c->paths.dkms_tree, true, err);
+	int lock;
+	(void)tree_lock(c->paths.dkms_tree, true, err, &lock); /* unlocked, new_pair says why it fails */
 	int r = is_regular(key) && is_regular(cert) ? 0 : new_pair(key, cert, out, err);
 	tree_unlock(lock);
 	return r;
