@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/failure.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
 #include "executor/compress.h"
@@ -287,7 +288,8 @@ static int stage_results(struct build_state *s, const char *tmp)
 {
 	const struct build_job *j = s->job;
 	_cleanup_free_ char *moddir = path_join(tmp, "module");
-	_cleanup_free_ char *mfdir = path_join(tmp, ".modforge");
+	_cleanup_free_ char *mfpath = path_join(tmp, LAYOUT_MANIFEST);
+	_cleanup_free_ char *mfdir = parent_dir(mfpath);
 	_cleanup_free_ char *logdir = path_join(tmp, "log");
 	int r = mkdir_p(logdir, 0755);
 	if (r == 0)
@@ -310,7 +312,6 @@ static int stage_results(struct build_state *s, const char *tmp)
 		if (code)
 			return code;
 	}
-	_cleanup_free_ char *mfpath = path_join(mfdir, "manifest");
 	r = write_file_atomic(mfpath, manifest.data, manifest.len, 0644);
 	if (r < 0) {
 		error_lines(j->err, "Cannot write %s: %s", mfpath, strerror(-r));
@@ -497,14 +498,14 @@ int build_run(const struct build_job *job)
 	struct build_state s = { .job = job, .log_fd = -1, .area_fd = -1 };
 	/* Root, sandboxed: the build user's. Otherwise the builds run as this process's uid. */
 	s.take.owner = job->build_uid ? job->build_uid : geteuid();
-	s.source_dir = xasprintf("%s/%s/%s/source", job->dkms_tree, job->module, job->version);
-	s.build_dir = xasprintf("%s/%s/%s/build", job->dkms_tree, job->module, job->version);
+	s.source_dir = layout_source_link(job->dkms_tree, job->module, job->version);
+	s.build_dir = layout_build_area(job->dkms_tree, job->module, job->version);
 	s.work_dir = xstrdup(job->work_dir ? job->work_dir : s.build_dir);
-	s.kernel_dir = xasprintf("%s/%s/%s/%s", job->dkms_tree, job->module, job->version, job->kernel);
+	s.kernel_dir = layout_kernel_dir(job->dkms_tree, job->module, job->version, job->kernel);
 	s.base_dir = path_join(s.kernel_dir, job->arch);
 	/* One build per area at a time, across runs: another run may be building the same. */
-	_cleanup_free_ char *lock_path = job->work_dir ? xasprintf("%s/%s/%s/.lock-%s-%s", job->dkms_tree, job->module, job->version, job->kernel, job->arch)
-							: xasprintf("%s/%s/%s/.lock-build", job->dkms_tree, job->module, job->version);
+	_cleanup_free_ char *lock_path = layout_build_lock(job->dkms_tree, job->module, job->version,
+							   job->work_dir ? job->kernel : NULL, job->arch);
 	_cleanup_free_ char *what = xasprintf("the build of %s/%s for %s (%s)", job->module, job->version, job->kernel, job->arch);
 	int lock = file_lock(lock_path, what, job->err);
 	drop_stale_results(&s); /* a killed build's; no other build of this target runs now */

@@ -17,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/macro.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -275,7 +276,7 @@ static bool valid_key(const char *key)
 
 static char *cache_dir(const char *dkms_tree)
 {
-	return path_join(dkms_tree, ".modforge/cache");
+	return layout_cache_dir(dkms_tree);
 }
 
 /* A result (and an entry) is whole when it is a real directory holding a real module/. */

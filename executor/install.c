@@ -12,6 +12,7 @@
 #include "common/buf.h"
 #include "common/failure.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/macro.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -185,9 +186,9 @@ static bool version_sane(const struct install_job *j, const struct install_recor
 int install_run(const struct install_job *j)
 {
 	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
-	_cleanup_free_ char *base_dir = xasprintf("%s/%s/%s/%s/%s", j->dkms_tree, j->module, j->version, j->kernel, j->arch);
-	_cleanup_free_ char *marker = xasprintf("%s/%s/kernel-%s-%s", j->dkms_tree, j->module, j->kernel, j->arch);
-	_cleanup_free_ char *orig_dir = xasprintf("%s/%s/original_module/%s/%s", j->dkms_tree, j->module, j->kernel, j->arch);
+	_cleanup_free_ char *base_dir = layout_result_dir(j->dkms_tree, j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *marker = layout_marker(j->dkms_tree, j->module, j->kernel, j->arch);
+	_cleanup_free_ char *orig_dir = layout_original_dir(j->dkms_tree, j->module, j->kernel, j->arch);
 	if (!path_exists(lib_tree)) {
 		_cleanup_free_ char *m = xasprintf("The directory %s doesn't exist.\n"
 						   "You cannot install a module onto a non-existant kernel.", lib_tree);
@@ -233,7 +234,7 @@ int install_run(const struct install_job *j)
 		error_lines(j->err, "Installation aborted.");
 		return 6;
 	}
-	_cleanup_free_ char *target = xasprintf("%s/%s/%s", j->version, j->kernel, j->arch);
+	_cleanup_free_ char *target = layout_marker_target(j->version, j->kernel, j->arch);
 	if (e == 0)
 		e = journal_add(&jn, J_LINK, target, marker, NULL, NULL);
 	if (e == 0)
@@ -315,10 +316,10 @@ static void plan_uninstall_record(const struct install_job *j, struct journal *j
 int uninstall_run(const struct install_job *j)
 {
 	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
-	_cleanup_free_ char *base_dir = xasprintf("%s/%s/%s/%s/%s", j->dkms_tree, j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *base_dir = layout_result_dir(j->dkms_tree, j->module, j->version, j->kernel, j->arch);
 	_cleanup_free_ char *moddir = path_join(base_dir, "module");
-	_cleanup_free_ char *marker = xasprintf("%s/%s/kernel-%s-%s", j->dkms_tree, j->module, j->kernel, j->arch);
-	_cleanup_free_ char *orig_kdir = xasprintf("%s/%s/original_module/%s", j->dkms_tree, j->module, j->kernel);
+	_cleanup_free_ char *marker = layout_marker(j->dkms_tree, j->module, j->kernel, j->arch);
+	_cleanup_free_ char *orig_kdir = layout_original_dir(j->dkms_tree, j->module, j->kernel, NULL);
 	_cleanup_free_ char *orig_dir = path_join(orig_kdir, j->arch);
 	fprintf(j->out, "Module %s/%s for kernel %s (%s):\n", j->module, j->version, j->kernel, j->arch);
 	_cleanup_free_ char *real_marker = real_path(marker);
@@ -357,7 +358,7 @@ int uninstall_run(const struct install_job *j)
 	package_script_run(j->source_dir, "post_remove", j->post_remove, j->script_box, j->out, j->err);
 	if (had_originals)
 		fprintf(j->out, "Removing original module(s) from DKMS tree for kernel %s (%s)\n", j->kernel, j->arch);
-	_cleanup_free_ char *orig_root = xasprintf("%s/%s/original_module", j->dkms_tree, j->module);
+	_cleanup_free_ char *orig_root = layout_original_dir(j->dkms_tree, j->module, NULL, NULL);
 	rmdir(orig_root);
 	fflush(j->out);
 	return 0;
@@ -365,7 +366,7 @@ int uninstall_run(const struct install_job *j)
 
 int unbuild_run(const char *dkms_tree, const char *m, const char *v, const char *k, const char *a)
 {
-	_cleanup_free_ char *kdir = xasprintf("%s/%s/%s/%s", dkms_tree, m, v, k);
+	_cleanup_free_ char *kdir = layout_kernel_dir(dkms_tree, m, v, k);
 	_cleanup_free_ char *adir = path_join(kdir, a);
 	/* Out of sight in one rename (status never sees half a result), then deleted. */
 	int r = journal_trash(dkms_tree, adir);
@@ -399,7 +400,7 @@ static int depmod_exec(const char *install_tree, const char *dkms_tree, const ch
 	bool moved = strcmp(install_tree, "/lib/modules") != 0;
 	if (moved) {
 		_cleanup_free_ char *abs = real_path(install_tree);
-		root = xasprintf("%s/.modforge-depmod-XXXXXX", dkms_tree);
+		root = xasprintf("%s/" LAYOUT_DEPMOD_ROOT_PREFIX "XXXXXX", dkms_tree);
 		if (!abs || !mkdtemp(root)) {
 			free(root);
 			root = NULL;

@@ -11,6 +11,7 @@
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
 
@@ -39,7 +40,7 @@ void journal_release(struct journal *j)
 
 static char *journal_path(const char *dkms_tree)
 {
-	return xasprintf("%s/.modforge/journal", dkms_tree);
+	return layout_journal(dkms_tree);
 }
 
 int journal_add(struct journal *j, enum journal_step kind, const char *a, const char *b, const char *c,
@@ -132,7 +133,7 @@ static int move_file(const char *from, const char *to)
  * emptied directories stop being removed. */
 static char *archive_top(const char *archived)
 {
-	const char *p = strstr(archived, "/original_module/");
+	const char *p = strstr(archived, "/" LAYOUT_ORIGINALS "/");
 	return p ? xstrndup(archived, (size_t)(p - archived)) : parent_dir(archived);
 }
 
@@ -212,8 +213,8 @@ static int do_step(const char *dkms_tree, const struct step *s)
 	case J_RMTREE:
 		return rm_rf(a);
 	case J_DEPMOD: {
-		_cleanup_free_ char *dir = xasprintf("%s/.modforge/depmod-pending", dkms_tree);
-		_cleanup_free_ char *mark = path_join(dir, a);
+		_cleanup_free_ char *dir = layout_depmod_pending(dkms_tree, NULL);
+		_cleanup_free_ char *mark = layout_depmod_pending(dkms_tree, a);
 		int r = mkdir_p(dir, 0755);
 		return r < 0 ? r : write_file_atomic(mark, "", 0, 0644);
 	}
@@ -393,7 +394,7 @@ int journal_recover(const char *dkms_tree, FILE *out, FILE *err)
 
 void journal_pending_depmod(const char *dkms_tree, struct strv *kernels)
 {
-	_cleanup_free_ char *dir = xasprintf("%s/.modforge/depmod-pending", dkms_tree);
+	_cleanup_free_ char *dir = layout_depmod_pending(dkms_tree, NULL);
 	DIR *d = opendir(dir);
 	if (!d)
 		return;
@@ -406,7 +407,7 @@ void journal_pending_depmod(const char *dkms_tree, struct strv *kernels)
 
 void journal_depmod_done(const char *dkms_tree, const char *kernel)
 {
-	_cleanup_free_ char *mark = xasprintf("%s/.modforge/depmod-pending/%s", dkms_tree, kernel);
+	_cleanup_free_ char *mark = layout_depmod_pending(dkms_tree, kernel);
 	unlink(mark);
 	remove_stale_temps(mark);
 }
@@ -415,7 +416,7 @@ int journal_trash(const char *dkms_tree, const char *path)
 {
 	if (!path_exists(path))
 		return 0;
-	_cleanup_free_ char *trash = xasprintf("%s/.modforge/trash", dkms_tree);
+	_cleanup_free_ char *trash = layout_trash(dkms_tree);
 	int r = mkdir_p(trash, 0755);
 	if (r < 0)
 		return r;
@@ -433,7 +434,7 @@ int journal_trash(const char *dkms_tree, const char *path)
 
 bool journal_empty_trash(const char *dkms_tree)
 {
-	_cleanup_free_ char *trash = xasprintf("%s/.modforge/trash", dkms_tree);
+	_cleanup_free_ char *trash = layout_trash(dkms_tree);
 	DIR *d = opendir(trash);
 	if (!d)
 		return false;

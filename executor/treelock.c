@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
 
@@ -43,8 +44,8 @@ int file_lock(const char *path, const char *what, FILE *err)
 int tree_lock(const char *dkms_tree, bool exclusive, FILE *err, int *fd_out)
 {
 	*fd_out = -1;
-	_cleanup_free_ char *dir = path_join(dkms_tree, ".modforge");
-	_cleanup_free_ char *path = path_join(dir, "lock");
+	_cleanup_free_ char *dir = layout_own_dir(dkms_tree);
+	_cleanup_free_ char *path = layout_lock(dkms_tree);
 	_cleanup_free_ char *what = xasprintf("the dkms tree %s", dkms_tree);
 	int fd = -1;
 	if (exclusive && !path_exists(dkms_tree)) {

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "executor/build.h"
@@ -315,9 +316,9 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	struct build_worker w;
 	/* Confined, each build has a private area (seen at <m>/<v>/build), so one
 	 * module/version builds for several kernels at once. */
-	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, j->module, j->version);
-	_cleanup_free_ char *work = xasprintf("%s/.build-%s-%s", vdir, j->kernel, j->arch);
-	_cleanup_free_ char *src_view = xasprintf("%s/.source-%s-%s", vdir, j->kernel, j->arch);
+	const char *t = c->paths.dkms_tree;
+	_cleanup_free_ char *work = layout_private_area(t, j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *src_view = layout_source_view(t, j->module, j->version, j->kernel, j->arch);
 	struct job_box box;
 	box_for_build(c, j->module, j->version, p->target, p->conf, work, c->sandbox ? src_view : NULL, &box);
 	struct build_record *recs = xcalloc(p->conf->n_records, sizeof(*recs));

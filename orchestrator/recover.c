@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/macro.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
@@ -37,11 +38,11 @@ static bool has_entry(const char *dir, const char *prefix, struct strv *found)
  * owed, or the private root of a killed depmod. */
 static bool has_work(const char *dkms_tree)
 {
-	_cleanup_free_ char *mf = path_join(dkms_tree, ".modforge");
+	_cleanup_free_ char *mf = layout_own_dir(dkms_tree);
 	_cleanup_strv_ struct strv k = STRV_INIT;
 	journal_pending_depmod(dkms_tree, &k);
-	_cleanup_free_ char *trash = path_join(mf, "trash");
-	return k.n > 0 || has_entry(mf, "journal", NULL) || has_entry(dkms_tree, ".modforge-depmod-", NULL) ||
+	_cleanup_free_ char *trash = layout_trash(dkms_tree);
+	return k.n > 0 || has_entry(mf, LAYOUT_JOURNAL, NULL) || has_entry(dkms_tree, LAYOUT_DEPMOD_ROOT_PREFIX, NULL) ||
 	       has_entry(trash, "", NULL);
 }
 
@@ -59,14 +60,14 @@ int tree_recover(const struct ctx *c)
 	/* On stderr: stdout may be a machine's (status --json). */
 	int r = journal_recover(tree, c->err, c->err);
 	if (r < 0) {
-		ctx_error(c, "Cannot finish the interrupted change recorded in %s/.modforge/journal: %s",
-			  tree, strerror(-r));
+		_cleanup_free_ char *journal = layout_journal(tree);
+		ctx_error(c, "Cannot finish the interrupted change recorded in %s: %s", journal, strerror(-r));
 		tree_unlock(lock);
 		return 1;
 	}
 	journal_empty_trash(tree);
 	_cleanup_strv_ struct strv stale = STRV_INIT; /* no depmod runs: we hold the lock */
-	has_entry(tree, ".modforge-depmod-", &stale);
+	has_entry(tree, LAYOUT_DEPMOD_ROOT_PREFIX, &stale);
 	for (size_t i = 0; i < stale.n; i++) {
 		_cleanup_free_ char *p = path_join(tree, stale.items[i]);
 		rm_rf(p);

@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/xalloc.h"
 #include "orchestrator/plan.h"
 
@@ -78,7 +79,8 @@ void runlog_close(struct runlog *rl)
 
 static char *duration_path(const char *dkms_tree, const struct job *j)
 {
-	return xasprintf("%s/.modforge/durations/%s.%s", dkms_tree, j->module, job_kind_name(j->kind));
+	_cleanup_free_ char *dir = layout_durations_dir(dkms_tree);
+	return xasprintf("%s/%s.%s", dir, j->module, job_kind_name(j->kind));
 }
 
 long runlog_weight(const char *dkms_tree, const struct job *j)
@@ -106,7 +108,7 @@ void runlog_record(const char *dkms_tree, const struct job *j)
 {
 	if (!j->module || (j->kind != JOB_BUILD && j->kind != JOB_INSTALL))
 		return;
-	_cleanup_free_ char *dir = xasprintf("%s/.modforge/durations", dkms_tree);
+	_cleanup_free_ char *dir = layout_durations_dir(dkms_tree);
 	if (mkdir_p(dir, 0755) < 0)
 		return;
 	_cleanup_free_ char *p = duration_path(dkms_tree, j);

@@ -23,6 +23,7 @@
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 
@@ -54,7 +55,7 @@ static bool is_marker_name(const char *name)
 
 static bool version_name_ok(const char *name)
 {
-	return strcmp(name, "original_module") != 0 && !is_marker_name(name);
+	return strcmp(name, LAYOUT_ORIGINALS) != 0 && !is_marker_name(name);
 }
 
 /* Returns true if name matches the extglob +([0-9]).* */
@@ -90,40 +91,38 @@ static int list_dirs(const char *dir, name_ok_fn ok, name_cmp_fn cmp, struct str
 	return r;
 }
 
-char *tree_module_dir(const struct tree_paths *p, const char *m)
-{
-	return xasprintf("%s/%s", p->dkms_tree, m);
-}
+/* The paths themselves are common/layout's; these take the roots the command was given. */
+char *tree_module_dir(const struct tree_paths *p, const char *m) { return layout_module_dir(p->dkms_tree, m); }
 
 char *tree_version_dir(const struct tree_paths *p, const char *m, const char *v)
 {
-	return xasprintf("%s/%s/%s", p->dkms_tree, m, v);
+	return layout_version_dir(p->dkms_tree, m, v);
 }
 
 char *tree_source_link(const struct tree_paths *p, const char *m, const char *v)
 {
-	return xasprintf("%s/%s/%s/source", p->dkms_tree, m, v);
+	return layout_source_link(p->dkms_tree, m, v);
 }
 
 char *tree_build_area(const struct tree_paths *p, const char *m, const char *v)
 {
-	return xasprintf("%s/%s/%s/build", p->dkms_tree, m, v);
+	return layout_build_area(p->dkms_tree, m, v);
 }
 
 char *tree_result_dir(const struct tree_paths *p, const char *m, const char *v,
 		      const char *k, const char *a)
 {
-	return xasprintf("%s/%s/%s/%s/%s", p->dkms_tree, m, v, k, a);
+	return layout_result_dir(p->dkms_tree, m, v, k, a);
 }
 
 char *tree_marker(const struct tree_paths *p, const char *m, const char *k, const char *a)
 {
-	return xasprintf("%s/%s/kernel-%s-%s", p->dkms_tree, m, k, a);
+	return layout_marker(p->dkms_tree, m, k, a);
 }
 
 char *tree_original_dir(const struct tree_paths *p, const char *m, const char *k, const char *a)
 {
-	return xasprintf("%s/%s/original_module/%s/%s", p->dkms_tree, m, k, a);
+	return layout_original_dir(p->dkms_tree, m, k, a);
 }
 
 /* dkms's is_module_broken, then is_module_added. */
@@ -270,7 +269,7 @@ char **tree_list_builds(const struct tree_paths *p, const char *m, const char *v
 static int read_manifest(const char *res, struct strv *files, struct strv *dests)
 {
 	_cleanup_buf_ struct buf b = BUF_INIT;
-	_cleanup_free_ char *path = path_join(res, ".modforge/manifest");
+	_cleanup_free_ char *path = path_join(res, LAYOUT_MANIFEST);
 	buf_init(&b);
 	int r = buf_read_file(&b, path);
 	if (r < 0)

@@ -1,14 +1,10 @@
 /* tree.h - the dkms tree on disk (reference §4.1), read into a typed snapshot.
  *
- * Layout (dkms 3.x, shared with Debian's dkms):
- *   <dkms>/<m>/<v>/source -> <src>/<m>-<v>        added
- *   <dkms>/<m>/<v>/<k>/<a>/module/                built (the directory's existence)
- *   <dkms>/<m>/<v>/<k>/<a>/log/make.log
- *   <dkms>/<m>/kernel-<k>-<a> -> <v>/<k>/<a>      installed marker (relative link)
- *   <dkms>/<m>/original_module/<k>/<a>/            archived originals
- * modforge's own additions live in <dkms>/<m>/<v>/<k>/<a>/.modforge/ and are never needed
- * to read state: `manifest` lists what was installed (one line "dest_name<TAB>dest_dir<TAB>file"
- * per module, dest_dir absolute below the install tree).
+ * The layout (every path below a dkms tree) is common/layout.h's; the tree_*_dir helpers
+ * here take the roots a command was given. A build counts as built when its module/
+ * directory exists; its .modforge/manifest lists what install puts where (one line
+ * "dest_name<TAB>dest_dir<TAB>file" per module, dest_dir absolute below the install tree)
+ * and is never needed to read the state.
  *
  * Ownership: a struct tree owns everything below it; tree_free frees it. Scans only read.
  * Ordering: modules, versions, kernels and arches are sorted as bash's glob would list
