@@ -231,10 +231,7 @@ static int autoinstall_run(struct autoinstall *a)
 		free(cycle);
 		ret = 11;
 	} else if (a->c->req->dry_run) {
-		jobs_weigh(a->c, &s);
-		char *js = plan_json(&s.plan);
-		fprintf(a->c->out, "%s\n", js);
-		free(js);
+		jobs_print_plan(a->c, &s);
 	} else if (any) {
 		jobs_run(a->c, &s);
 		bool bad = false;

@@ -88,7 +88,7 @@ static int kernel_removal(struct ctx *c, const char *action, bool autoinstall_on
 		plan_dep(&s.plan, dm, un);
 		plan_dep(&s.plan, ub, dm);
 	}
-	e = n ? jobs_run(c, &s) : 0;
+	e = n || c->req->dry_run ? jobs_run_or_print(c, &s) : 0;
 	jobs_release(&s);
 	for (size_t i = 0; i < n; i++)
 		if (picked[i].conf)

@@ -260,18 +260,6 @@ static void free_confs(struct module_conf **confs, size_t n)
 	free(confs);
 }
 
-static int print_plan_or_run(struct ctx *c, struct job_set *s)
-{
-	if (c->req->dry_run) {
-		jobs_weigh(c, s);
-		char *js = plan_json(&s->plan);
-		fprintf(c->out, "%s\n", js);
-		free(js);
-		return 0;
-	}
-	return jobs_run(c, s);
-}
-
 /* build or install of one module/version for each target. */
 static int build_or_install(struct ctx *c, bool install)
 {
@@ -317,7 +305,7 @@ static int build_or_install(struct ctx *c, bool install)
 			jobs_add(&s, JOB_DEPMOD, NULL, NULL, &tl.items[i], &dm);
 			plan_dep(&s.plan, dm, in);
 		}
-		e = print_plan_or_run(c, &s);
+		e = jobs_run_or_print(c, &s);
 	}
 	jobs_release(&s);
 	free_confs(confs, tl.n);
@@ -458,7 +446,7 @@ static int removal(struct ctx *c, enum removal what)
 		plan_dep(&s.plan, ub, dm);
 	}
 	if (!e)
-		e = print_plan_or_run(c, &s);
+		e = jobs_run_or_print(c, &s);
 	if (!e && what == RM_REMOVE && !c->req->dry_run) {
 		int lock;
 		(void)tree_lock(c->paths.dkms_tree, true, c->err, &lock); /* best effort, as before */

@@ -428,3 +428,19 @@ int jobs_run(struct ctx *c, struct job_set *s)
 			return 77;
 	return 0;
 }
+
+void jobs_print_plan(struct ctx *c, struct job_set *s)
+{
+	jobs_weigh(c, s);
+	char *js = plan_json(&s->plan);
+	fprintf(c->out, "%s\n", js);
+	free(js);
+}
+
+int jobs_run_or_print(struct ctx *c, struct job_set *s)
+{
+	if (!c->req->dry_run)
+		return jobs_run(c, s);
+	jobs_print_plan(c, s);
+	return 0;
+}

@@ -53,6 +53,11 @@ void jobs_weigh(const struct ctx *c, struct job_set *s);
 /* Runs the plan. Returns 0 or the first failed job's exit code (77 if all that did not
  * succeed were excluded by BUILD_EXCLUSIVE). */
 int jobs_run(struct ctx *c, struct job_set *s);
+/* Prints the plan as JSON (schema/plan.schema.json) on c->out, weighed, instead of
+ * running it: what --dry-run does for every command. */
+void jobs_print_plan(struct ctx *c, struct job_set *s);
+/* --dry-run: jobs_print_plan and 0; otherwise jobs_run. */
+int jobs_run_or_print(struct ctx *c, struct job_set *s);
 void jobs_release(struct job_set *s);
 
 #endif

@@ -49,6 +49,24 @@ expect_lines "$E2E_OUT" "mf-hello/1.0, $K2, $A: installed" "mf-manual/1.0, $K1, 
 expect_no_file "$INST/$K1/updates/dkms/mf_hello.ko"
 expect_no_file "$DKMS/mf-hello/1.0/$K1"
 
+# --dry-run: the plan (one depmod, an uninstall and an unbuild of what K1 still has),
+# valid against the plan schema, and nothing changes.
+before=$(find "$ROOT" -printf '%p %y %s\n' | sort)
+expect_rc 0 mf kernel_prerm -k "$K1" --dry-run
+if "$E2E_PY" - "$SCHEMA_DIR/plan.schema.json" "$E2E_OUT" "$K1" >"$E2E_TMP/plan.log" 2>&1 <<'PY'; then
+import json, sys, jsonschema
+schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
+jsonschema.validate(doc, schema)
+kinds = sorted((j["kind"], j.get("module") or "") for j in doc["jobs"])
+assert kinds == [("depmod", ""), ("unbuild", "mf-manual"), ("uninstall", "mf-manual")], kinds
+assert all(j["kernel"] == sys.argv[3] for j in doc["jobs"])
+PY
+	ok "kernel_prerm --dry-run prints its plan"
+else
+	not_ok "kernel_prerm --dry-run prints its plan" "$E2E_TMP/plan.log" "$E2E_OUT"
+fi
+expect_eq "kernel_prerm --dry-run changes nothing" "$before" "$(find "$ROOT" -printf '%p %y %s\n' | sort)"
+
 # prerm: everything of K1 goes, with one depmod; K2 keeps its modules.
 run_cmd env DKMS="$WRAP" sh "$MODFORGE_SRC/hooks/kernel/prerm.d/dkms" "$K1"
 expect_eq "prerm.d/dkms exits 0" 0 "$E2E_RC"
