@@ -178,6 +178,17 @@ static int move_back(const char *from, const char *to)
 	return r;
 }
 
+/* Where J_COPY keeps the file it replaces (another version's module) until the whole
+ * change is done: beside it, so that one rename puts it back. */
+static char *kept_path(const char *b) { return xasprintf("%s.modforge-prev", b); }
+
+/* True if path is a regular file (not followed if a link). */
+static bool is_plain_file(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static int do_step(const char *dkms_tree, const struct step *s)
 {
 	const char *a = s->f[0], *b = s->f[1], *c = s->f[2], *d = s->f[3];
@@ -186,7 +197,11 @@ static int do_step(const char *dkms_tree, const struct step *s)
 		return path_exists(a) && !path_exists(b) ? archive_move(a, b) : 0;
 	case J_COPY: {
 		_cleanup_free_ char *dir = parent_dir(b);
+		_cleanup_free_ char *kept = kept_path(b);
 		int r = mkdir_p(dir, 0755);
+		/* Another file in the way (done again after a crash: the first one is kept). */
+		if (r == 0 && !path_exists(kept) && is_plain_file(b) && files_equal(a, b) != 1 && rename(b, kept) < 0)
+			r = -errno;
 		return r < 0 ? r : copy_file_atomic(a, b, 0644);
 	}
 	case J_LINK:
@@ -231,14 +246,19 @@ static void undo_step(const struct step *s)
 			(void)move_back(b, a);
 		archive_cleanup(b);
 		break;
-	case J_COPY:
-		if (files_equal(a, b) == 1) {
+	case J_COPY: {
+		_cleanup_free_ char *kept = kept_path(b);
+		if (path_exists(kept))
+			(void)rename(kept, b); /* the file that was there comes back */
+		else if (files_equal(a, b) == 1)
 			unlink(b);
-			_cleanup_free_ char *dir = parent_dir(b);
+		/* Also when the copy failed: the directories it made go. */
+		_cleanup_free_ char *dir = parent_dir(b);
+		if (*c)
 			rmdir_empty_upto(dir, c);
-		}
 		remove_stale_temps(b);
 		break;
+	}
 	case J_LINK:
 		if (link_points_to(b, a))
 			unlink(b);
@@ -312,6 +332,12 @@ static int run_steps(const char *dkms_tree, char **lines, size_t n, FILE *err)
 	if (r < 0)
 		while (done-- > 0)
 			undo_step(&steps[done]);
+	/* The change is whole: the files the copies replaced go (before the journal does). */
+	for (size_t i = 0; r == 0 && i < n; i++)
+		if (steps[i].kind == J_COPY) {
+			_cleanup_free_ char *kept = kept_path(steps[i].f[1]);
+			(void)unlink_missing_ok(kept);
+		}
 	for (size_t i = 0; i < n; i++) {
 		drop_step_temps(&steps[i]);
 		step_release(&steps[i]);

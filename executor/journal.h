@@ -23,7 +23,9 @@
 
 enum journal_step {
 	J_ARCHIVE,   /* a=file in the kernel tree, b=archive path (b.origin names a) */
-	J_COPY,      /* a=built module, b=destination, c=top of the kernel tree (rmdir on undo) */
+	J_COPY,      /* a=built module, b=destination, c=top of the kernel tree (rmdir on undo);
+		      * a different file at b (another version's module) is kept as
+		      * b.modforge-prev until the change is whole, and put back on undo */
 	J_LINK,      /* a=link target, b=link path: the kernel-<k>-<a> marker */
 	J_DELETE,    /* a=installed module, b=the built module (undo copies it back), c=top of
 		      * the kernel tree (rmdir), d=identity of a ("inode:size") when planned: a
