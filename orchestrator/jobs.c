@@ -70,10 +70,9 @@ static void fill_install_job(struct run *r, struct job *j, struct job_payload *p
 			     struct install_record *recs, char **src)
 {
 	const struct module_conf *conf = p->conf;
-	_cleanup_free_ char *kcfg = read_kernel_config(p->target);
 	size_t n = 0;
 	for (size_t i = 0; i < conf->n_records; i++)
-		if (record_wanted(j, conf, i, kcfg))
+		if (record_wanted(j, conf, i, p->target->config_text))
 			recs[n++] = (struct install_record){ conf->records[i].dest_name, conf->records[i].dest_location,
 							     conf->records[i].conf_dest_location };
 	*src = tree_source_link(&r->c->paths, j->module, j->version);

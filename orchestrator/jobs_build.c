@@ -55,39 +55,18 @@ static char *final_make_command(const struct ctx *c, const struct job *j, const 
 	return steal_pointer(&cmd);
 }
 
-/* CC/KERNEL_CC from the kernel's CONFIG_CC_VERSION_TEXT, as dkms does. */
+/* CC/KERNEL_CC from the kernel's CONFIG_CC_VERSION_TEXT (its first word), as dkms does. */
 static void kernel_cc_env(const struct target *t, struct strv *env)
 {
-	FILE *f = fopen(t->kernel_config, "re");
-	if (!f)
+	_cleanup_free_ char *text = target_config_value(t, "CONFIG_CC_VERSION_TEXT");
+	if (!text)
 		return;
-	char line[512];
-	while (fgets(line, sizeof(line), f)) {
-		if (strncmp(line, "CONFIG_CC_VERSION_TEXT=", 23) != 0)
-			continue;
-		const char *v = line + 23;
-		while (*v == '"')
-			v++;
-		size_t n = strcspn(v, "\" \n");
-		_cleanup_free_ char *cc = xstrndup(v, n);
-		_cleanup_free_ char *exe = find_in_path(cc, getenv("PATH"));
-		if (exe) {
-			strv_pushf(env, "CC=%s", cc);
-			strv_pushf(env, "KERNEL_CC=%s", cc);
-		}
-		break;
+	_cleanup_free_ char *cc = xstrndup(text, strcspn(text, " "));
+	_cleanup_free_ char *exe = find_in_path(cc, getenv("PATH"));
+	if (exe) {
+		strv_pushf(env, "CC=%s", cc);
+		strv_pushf(env, "KERNEL_CC=%s", cc);
 	}
-	fclose(f);
-}
-
-char *read_kernel_config(const struct target *t)
-{
-	struct buf b = BUF_INIT;
-	if (buf_read_file(&b, t->kernel_config) < 0) {
-		buf_release(&b);
-		return NULL;
-	}
-	return buf_detach(&b);
 }
 
 /* Record i is built and installed unless its own BUILD_EXCLUSIVE_*[i] exclude it. */
@@ -121,9 +100,8 @@ static int build_precheck(struct run *r, struct job *j, struct job_payload *p, F
 			  "Use the dkms remove function before trying to build again.", j->kernel, base);
 		return 3;
 	}
-	_cleanup_free_ char *kcfg = read_kernel_config(p->target);
 	struct conf_target ct = { j->kernel, j->arch };
-	char *why = conf_exclusive(p->conf, &ct, kcfg);
+	char *why = conf_exclusive(p->conf, &ct, p->target->config_text);
 	if (why) {
 		free(p->skip_reason);
 		p->skip_reason = why;
@@ -146,7 +124,7 @@ static int build_precheck(struct run *r, struct job *j, struct job_payload *p, F
 			  j->kernel, tp->install_tree, j->kernel, tp->install_tree, j->kernel, j->kernel);
 		return 21;
 	}
-	signing_prepare(c, p->target, kcfg, sig, out);
+	signing_prepare(c, p->target, sig, out);
 	_cleanup_free_ char *missing = xstrdup("");
 	for (size_t i = 0; i < p->conf->n_build_depends; i++) {
 		const char *bd = p->conf->build_depends[i];
@@ -174,10 +152,9 @@ static void fill_build_job(struct run *r, struct job *j, struct job_payload *p, 
 			   struct build_record *recs, struct strv *env, FILE *out)
 {
 	const struct module_conf *conf = p->conf;
-	_cleanup_free_ char *kcfg = read_kernel_config(p->target);
 	size_t n = 0;
 	for (size_t i = 0; i < conf->n_records; i++) {
-		if (!record_wanted(j, conf, i, kcfg))
+		if (!record_wanted(j, conf, i, p->target->config_text))
 			continue;
 		recs[n++] = (struct build_record){
 			.built_name = conf->records[i].built_name,

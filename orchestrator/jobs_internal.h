@@ -33,7 +33,5 @@ struct run {
 int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid);
 /* Record i of conf is built/installed for j's kernel (its own BUILD_EXCLUSIVE_*[i]). */
 bool record_wanted(const struct job *j, const struct module_conf *conf, size_t i, const char *kcfg);
-/* Reads the target's kernel config text (NULL if none). */
-char *read_kernel_config(const struct target *t);
 
 #endif

@@ -25,24 +25,6 @@ char *signing_cert_path(const struct ctx *c)
 	return v ? xstrdup(v) : path_join(c->paths.dkms_tree, "mok.pub");
 }
 
-/* The value of CONFIG_MODULE_SIG_HASH in kcfg, unquoted, or NULL. */
-static char *sig_hash(const char *kcfg)
-{
-	static const char key[] = "CONFIG_MODULE_SIG_HASH=";
-	for (const char *l = kcfg; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		if (strncmp(l, key, sizeof(key) - 1) != 0)
-			continue;
-		const char *v = l + sizeof(key) - 1;
-		size_t n = strcspn(v, "\n");
-		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-			v++;
-			n -= 2;
-		}
-		return n ? xstrndup(v, n) : NULL;
-	}
-	return NULL;
-}
-
 /* The sign-file dkms would use on this distribution (Debian: linux-kbuild's). */
 static char *default_sign_file(const struct ctx *c, const struct target *t)
 {
@@ -81,8 +63,7 @@ static int make_pair(const struct ctx *c, const char *key, const char *cert, FIL
 	return r;
 }
 
-void signing_prepare(const struct ctx *c, const struct target *t, const char *kcfg,
-		     struct signing *s, FILE *out)
+void signing_prepare(const struct ctx *c, const struct target *t, struct signing *s, FILE *out)
 {
 	memset(s, 0, sizeof(*s));
 	const char *configured = c->fw ? framework_value(c->fw, c->fw->sign_file, "sign_file") : NULL;
@@ -90,7 +71,7 @@ void signing_prepare(const struct ctx *c, const struct target *t, const char *kc
 	_cleanup_free_ char *cert = signing_cert_path(c);
 	bool pkcs11 = strncmp(key, "pkcs11:", 7) == 0;
 	_cleanup_free_ char *tool = configured ? xstrdup(configured) : pkcs11 ? default_sign_file(c, t) : NULL;
-	_cleanup_free_ char *hash = sig_hash(kcfg);
+	_cleanup_free_ char *hash = target_config_value(t, "CONFIG_MODULE_SIG_HASH");
 	if (tool && access(tool, X_OK) != 0) {
 		fprintf(out, "Binary %s not found, modules won't be signed\n\n", tool);
 		return;

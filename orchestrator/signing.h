@@ -22,11 +22,11 @@ struct signing {
 	char *sign_file; /* external signer run as `sign_file hash key cert module`; NULL: built in */
 };
 
-/* Decides for target t (kcfg: its kernel config text, may be NULL), printing dkms's lines
- * on out ("Sign command: ..." or why modules won't be signed); generates the key pair if
- * it is missing. Never fails the build: problems leave s->hash NULL, with a message. */
-void signing_prepare(const struct ctx *c, const struct target *t, const char *kcfg,
-		     struct signing *s, FILE *out);
+/* Decides for target t (the hash is its config's CONFIG_MODULE_SIG_HASH), printing dkms's
+ * lines on out ("Sign command: ..." or why modules won't be signed); generates the key
+ * pair if it is missing. Never fails the build: problems leave s->hash NULL, with a
+ * message. */
+void signing_prepare(const struct ctx *c, const struct target *t, struct signing *s, FILE *out);
 /* The key and certificate paths for ctx (framework / environment / default). */
 char *signing_key_path(const struct ctx *c);
 char *signing_cert_path(const struct ctx *c);

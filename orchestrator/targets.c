@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "orchestrator/context.h"
@@ -46,6 +47,26 @@ void targets_add(const struct ctx *c, struct target_list *l, const char *k, cons
 			t->kernel_config = xasprintf("%s/.config", t->kernel_source_dir);
 		}
 	}
+	struct buf text = BUF_INIT;
+	t->config_text = buf_read_file(&text, t->kernel_config) == 0 ? buf_detach(&text) : NULL;
+	buf_release(&text);
+}
+
+char *target_config_value(const struct target *t, const char *name)
+{
+	size_t len = strlen(name);
+	for (const char *l = t->config_text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, name, len) != 0 || l[len] != '=')
+			continue;
+		const char *v = l + len + 1;
+		size_t n = strcspn(v, "\n");
+		if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+			v++;
+			n -= 2;
+		}
+		return n ? xstrndup(v, n) : NULL;
+	}
+	return NULL;
 }
 
 int targets_from_request(const struct ctx *c, struct target_list *l)
@@ -123,6 +144,7 @@ void targets_release(struct target_list *l)
 		free(l->items[i].arch);
 		free(l->items[i].kernel_source_dir);
 		free(l->items[i].kernel_config);
+		free(l->items[i].config_text);
 	}
 	free(l->items);
 	l->items = NULL;

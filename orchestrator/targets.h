@@ -18,6 +18,9 @@ struct target {
 	char *arch;
 	char *kernel_source_dir;
 	char *kernel_config;
+	char *config_text; /* kernel_config's text, read once by targets_add (NULL: unreadable);
+			    * BUILD_EXCLUSIVE_CONFIG, the signature hash and the compiler come
+			    * from it, for every job of the run */
 };
 
 struct target_list {
@@ -33,6 +36,9 @@ int targets_from_request(const struct ctx *c, struct target_list *l);
 /* Fills l with every kernel of the install tree whose build dir has headers, in
  * version order (--all-kernels). Returns 0, or 21 with a message when there is none. */
 int targets_with_headers(const struct ctx *c, struct target_list *l);
+/* The value of name (e.g. "CONFIG_MODULE_SIG_HASH") in t's config, its quotes dropped,
+ * newly allocated; NULL when it is not set (or empty). */
+char *target_config_value(const struct target *t, const char *name);
 /* The headers are there: <kernel_source_dir>/include exists. */
 bool target_has_headers(const struct target *t);
 void targets_release(struct target_list *l);
