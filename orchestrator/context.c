@@ -6,26 +6,28 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+/* dkms's "<prefix><message>" on err, after whatever out holds. */
+static void report(const struct ctx *c, const char *prefix, const char *fmt, va_list ap)
+{
+	fflush(c->out);
+	fputs(prefix, c->err);
+	vfprintf(c->err, fmt, ap);
+	fputc('\n', c->err);
+	fflush(c->err);
+}
+
 void ctx_error(const struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
-	fflush(c->out);
-	fputs("\nError! ", c->err);
 	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
+	report(c, "\nError! ", fmt, ap);
 	va_end(ap);
-	fputc('\n', c->err);
-	fflush(c->err);
 }
 
 void ctx_warn(const struct ctx *c, const char *fmt, ...)
 {
 	va_list ap;
-	fflush(c->out);
-	fputs("Warning: ", c->err);
 	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
+	report(c, "Warning: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', c->err);
-	fflush(c->err);
 }

@@ -25,6 +25,7 @@
 #include "executor/install.h"
 #include "executor/journal.h"
 #include "executor/proc.h"
+#include "fixture.h"
 #include "tap.h"
 
 #define K "6.1.0-mf"
@@ -56,29 +57,12 @@ static bool has_text(const char *path, const char *want)
 	return buf_read_file(&b, path) == 0 && !strcmp(b.data, want);
 }
 
-/* What was written to f since the last call must be want (NULL: not checked); f emptied. */
-static void expect(FILE *f, const char *want)
-{
-	buf_reset(&text);
-	fflush(f);
-	rewind(f);
-	CHECK(buf_read_fd(&text, fileno(f)) == 0 && ftruncate(fileno(f), 0) == 0);
-	rewind(f);
-	if (want)
-		CHECK_STR(text.data, want);
-}
+static void expect(FILE *f, const char *want) { fixture_expect(f, want, &text); }
 
-/* The fake root but the dkms tree's .modforge (journal, marks), sorted: every entry with
- * its type, mode and link target, every file's md5sum. */
 static void snapshot(struct buf *b)
 {
-	_cleanup_free_ char *cmd = xasprintf("cd %s/root && (find . -path ./dkms/.modforge -prune -o -printf '%%p %%y %%m %%l\\n'; "
-					     "find . -path ./dkms/.modforge -prune -o -type f -exec md5sum {} +) | LC_ALL=C sort",
-					     dir);
-	buf_reset(b);
-	FILE *p = popen(cmd, "r");
-	CHECK(p && buf_read_fd(b, fileno(p)) == 0);
-	CHECK(p && pclose(p) == 0);
+	_cleanup_free_ char *root = path_join(dir, "root");
+	fixture_snapshot(root, b);
 }
 
 static struct install_job job(const struct install_record *r)
