@@ -183,6 +183,19 @@ static bool version_sane(const struct install_job *j, const struct install_recor
 	return false;
 }
 
+/* The deepest directory above path that exists: undoing a copy to path deletes the
+ * directories it made below that one, and no other. */
+static char *deepest_existing_dir(const char *path)
+{
+	char *dir = parent_dir(path);
+	while (!is_dir(dir) && strcmp(dir, "/") != 0 && strcmp(dir, ".") != 0) {
+		char *up = parent_dir(dir);
+		free(dir);
+		dir = up;
+	}
+	return dir;
+}
+
 int install_run(const struct install_job *j)
 {
 	_cleanup_free_ char *lib_tree = path_join(j->install_tree, j->kernel);
@@ -226,8 +239,10 @@ int install_run(const struct install_job *j)
 			e = plan_archive(j, &jn, r, lib_tree, orig_dir, &hits);
 		_cleanup_free_ char *dst = xasprintf("%s%s/%s", lib_tree, r->dest_location, strrchr(src, '/') + 1);
 		fprintf(j->out, "Installing %s\n", dst);
+		_cleanup_free_ char *stop = deepest_existing_dir(dst);
+		_cleanup_free_ char *there = journal_identity(dst);
 		if (e == 0)
-			e = journal_add(&jn, J_COPY, src, dst, lib_tree, NULL);
+			e = journal_add(&jn, J_COPY, src, dst, stop, there);
 	}
 	if (e == 0 && installing == 0 && j->n_records > 0) {
 		journal_release(&jn);
@@ -235,8 +250,11 @@ int install_run(const struct install_job *j)
 		return 6;
 	}
 	_cleanup_free_ char *target = layout_marker_target(j->version, j->kernel, j->arch);
+	char old[PATH_MAX];
+	ssize_t n = readlink(marker, old, sizeof(old) - 1);
+	old[n > 0 ? n : 0] = '\0';
 	if (e == 0)
-		e = journal_add(&jn, J_LINK, target, marker, NULL, NULL);
+		e = journal_add(&jn, J_LINK, target, marker, old, NULL);
 	if (e == 0)
 		e = journal_add(&jn, J_DEPMOD, j->kernel, NULL, NULL, NULL);
 	fflush(j->out);

@@ -182,11 +182,11 @@ static int move_back(const char *from, const char *to)
  * change is done: beside it, so that one rename puts it back. */
 static char *kept_path(const char *b) { return xasprintf("%s.modforge-prev", b); }
 
-/* True if path is a regular file (not followed if a link). */
-static bool is_plain_file(const char *path)
+/* True if path is (still) the file whose journal_identity was id. */
+static bool same_identity(const char *path, const char *id)
 {
-	struct stat st;
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+	_cleanup_free_ char *now = journal_identity(path);
+	return now && *id && strcmp(now, id) == 0;
 }
 
 static int do_step(const char *dkms_tree, const struct step *s)
@@ -199,8 +199,9 @@ static int do_step(const char *dkms_tree, const struct step *s)
 		_cleanup_free_ char *dir = parent_dir(b);
 		_cleanup_free_ char *kept = kept_path(b);
 		int r = mkdir_p(dir, 0755);
-		/* Another file in the way (done again after a crash: the first one is kept). */
-		if (r == 0 && !path_exists(kept) && is_plain_file(b) && files_equal(a, b) != 1 && rename(b, kept) < 0)
+		/* The file that was there when the change was planned is kept aside (a copy made
+		 * since, before a crash, is another inode and is not). */
+		if (r == 0 && same_identity(b, d) && rename(b, kept) < 0)
 			r = -errno;
 		return r < 0 ? r : copy_file_atomic(a, b, 0644);
 	}
@@ -239,7 +240,7 @@ static int do_step(const char *dkms_tree, const struct step *s)
 
 static void undo_step(const struct step *s)
 {
-	const char *a = s->f[0], *b = s->f[1], *c = s->f[2];
+	const char *a = s->f[0], *b = s->f[1], *c = s->f[2], *d = s->f[3];
 	switch (s->kind) {
 	case J_ARCHIVE:
 		if (path_exists(b) && !path_exists(a))
@@ -250,9 +251,9 @@ static void undo_step(const struct step *s)
 		_cleanup_free_ char *kept = kept_path(b);
 		if (path_exists(kept))
 			(void)rename(kept, b); /* the file that was there comes back */
-		else if (files_equal(a, b) == 1)
+		else if (files_equal(a, b) == 1 && !same_identity(b, d))
 			unlink(b);
-		/* Also when the copy failed: the directories it made go. */
+		/* Also when the copy failed: the directories it made, up to c, go. */
 		_cleanup_free_ char *dir = parent_dir(b);
 		if (*c)
 			rmdir_empty_upto(dir, c);
@@ -260,7 +261,9 @@ static void undo_step(const struct step *s)
 		break;
 	}
 	case J_LINK:
-		if (link_points_to(b, a))
+		if (!link_points_to(b, a))
+			break;
+		if (!*c || symlink_atomic(c, b) < 0) /* c: the marker it replaced (another version's) */
 			unlink(b);
 		break;
 	case J_DELETE:

@@ -23,10 +23,12 @@
 
 enum journal_step {
 	J_ARCHIVE,   /* a=file in the kernel tree, b=archive path (b.origin names a) */
-	J_COPY,      /* a=built module, b=destination, c=top of the kernel tree (rmdir on undo);
-		      * a different file at b (another version's module) is kept as
-		      * b.modforge-prev until the change is whole, and put back on undo */
-	J_LINK,      /* a=link target, b=link path: the kernel-<k>-<a> marker */
+	J_COPY,      /* a=built module, b=destination, c=the deepest existing directory above b
+		      * (undo deletes the emptied ones below it), d=identity of the file at b
+		      * when planned (another version's module; "" if none): that file is
+		      * kept as b.modforge-prev until the change is whole, put back on undo */
+	J_LINK,      /* a=link target, b=link path: the kernel-<k>-<a> marker, c=the target it
+		      * had when planned ("" if none), put back on undo */
 	J_DELETE,    /* a=installed module, b=the built module (undo copies it back), c=top of
 		      * the kernel tree (rmdir), d=identity of a ("inode:size") when planned: a
 		      * file that is not that one any more (a restored original) is kept */
