@@ -7,7 +7,8 @@
  * trees are exactly as before; dkms's archive preference (<k>/extra first) and its
  * warning for several same-named modules; an uninstall finds a module at DEST_MODULE_
  * LOCATION; a failed install is undone ("Nothing was installed"), also over another active
- * version; a missing kernel dir, a missing built module, a failing pre_install; the version
+ * version (its module, same bytes or not, and its marker come back; a directory that was
+ * there stays); a missing kernel dir, a missing built module, a failing pre_install; the version
  * sanity check (older, same, --force, force_version_override) on fake modules with a
  * .modinfo built by cc; unbuild_run; depmod_run with a fake depmod first in PATH: skip
  * runs nothing, -b <private root>, a bad exit, an empty modules.dep. */
@@ -218,6 +219,51 @@ static void test_failed_upgrade(void)
 	journal_depmod_done(dkms, K);
 }
 
+/* Undo puts back what the change replaced, and only that (found in review): 1.0 over an
+ * active 0.9 whose module has the same bytes, failing at its last step (depmod's mark):
+ * 0.9's module (the same inode, not deleted as "our copy") and 0.9's marker come back,
+ * and a directory that was there, empty, before the change stays. */
+static void test_undo_restores_exactly(void)
+{
+	put("root/dkms/mfmod/0.9/" K "/" A "/module/mfmod.ko", "\177ELF built mfmod"); /* 1.0's bytes */
+	put(BASE "/module/mfsecond.ko", "second");
+	_cleanup_free_ char *extra = at(LIB "/extra");
+	CHECK(mkdir(extra, 0755) == 0);
+	struct install_job old = job(&rec);
+	old.version = "0.9";
+	CHECK(install_run(&old) == 0);
+	expect(out, NULL);
+	expect(err, NULL);
+	struct stat was, now;
+	CHECK(stat(installed, &was) == 0);
+	_cleanup_free_ char *pending = at("root/dkms/.modforge/depmod-pending");
+	CHECK(rm_rf(pending) == 0);
+	put("root/dkms/.modforge/depmod-pending", "in the way");
+	const struct install_record two[] = { rec, { "mfsecond", "/extra", "/extra" } };
+	struct install_job j = job(two);
+	j.n_records = 2;
+	_cleanup_buf_ struct buf before = BUF_INIT, after = BUF_INIT;
+	snapshot(&before);
+	CHECK(install_run(&j) == 6);
+	expect(out, NULL);
+	expect(err, NULL);
+	snapshot(&after);
+	CHECK_STR(after.data, before.data);
+	CHECK(stat(installed, &now) == 0 && now.st_ino == was.st_ino);
+	char target[256] = "";
+	ssize_t n = readlink(marker, target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = '\0';
+	CHECK_STR(target, "0.9/" K "/" A);
+	CHECK(is_dir(extra));
+	CHECK(unlink(pending) == 0);
+	CHECK(uninstall_run(&old) == 0 && files_equal(orig, orig_ref) == 1);
+	expect(out, NULL);
+	expect(err, NULL);
+	_cleanup_free_ char *v09 = at("root/dkms/mfmod/0.9"), *second = at(BASE "/module/mfsecond.ko");
+	CHECK(rm_rf(v09) == 0 && unlink(second) == 0 && rmdir(extra) == 0);
+	journal_depmod_done(dkms, K);
+}
+
 static void test_refusals(void)
 {
 	_cleanup_buf_ struct buf before = BUF_INIT, after = BUF_INIT;
@@ -381,6 +427,7 @@ int main(void)
 	test_archive_preference();
 	test_failed_install();
 	test_failed_upgrade();
+	test_undo_restores_exactly();
 	test_refusals();
 	test_version_sanity();
 	test_depmod();
