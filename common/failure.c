@@ -17,6 +17,7 @@ int failure_set(struct failure *f, int err, const char *call, const char *path)
 {
 	if (f && !f->err) {
 		f->err = err;
+		f->code = err;
 		copy_cut(f->call, sizeof(f->call), call);
 		copy_cut(f->path, sizeof(f->path), path);
 	}

@@ -11,7 +11,9 @@
 struct buf;
 
 struct failure {
-	int err;        /* positive errno; 0: nothing recorded */
+	int err;        /* positive errno the call got (the text); 0: nothing recorded */
+	int code;       /* what the process runner returns (-code): err, or the setup's own
+			 * code for it (e.g. SANDBOX_ENOUSERNS for unshare's EPERM) */
 	char call[24];  /* the system call (or step), "" if not known */
 	char path[224]; /* the path it was about, "" if none; cut if longer */
 };

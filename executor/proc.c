@@ -19,11 +19,11 @@
 extern char **environ;
 
 /* Reports err (what proc_spawn returns: a child_setup's own code, as -SANDBOX_ENOUSERNS,
- * is kept) with the call and path child_setup named, or else call and path. */
+ * is kept) with the call, path and errno child_setup named, or else call and path. */
 static _Noreturn void child_fail(int errpipe, struct failure *f, int err, const char *call, const char *path)
 {
 	failure_set(f, err, call, path);
-	f->err = err;
+	f->code = err;
 	ssize_t _unused_ w = write(errpipe, f, sizeof(*f));
 	_exit(127);
 }
@@ -93,7 +93,7 @@ int proc_spawn(const struct proc_spec *spec, pid_t *pid)
 			;
 		if (spec->failure)
 			*spec->failure = why;
-		return -why.err;
+		return -why.code;
 	}
 	*pid = c;
 	return 0;

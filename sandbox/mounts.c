@@ -71,7 +71,7 @@ static int open_bind(struct sources *s, const char *src, const char *target, boo
 {
 	struct stat st;
 	if (s->n_binds == MAX_PATHS)
-		return failure_set(why, E2BIG, "bind (too many paths)", src);
+		return failure_set(why, E2BIG, "bind", src);
 	int fd = open(src, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return failure_set(why, errno, "open", src);
@@ -149,7 +149,7 @@ static int remount(const char *path, bool ro, unsigned long add, struct failure 
 		return r;
 	f = ro ? f | MS_RDONLY : f & ~MS_RDONLY;
 	if (mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | f | add, NULL) < 0)
-		return failure_set(why, errno, "mount(remount)", path);
+		return failure_set(why, errno, "mount", path);
 	return 0;
 }
 
@@ -208,7 +208,7 @@ static int make_all_ro(struct failure *why)
 	if (syscall(__NR_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &a, sizeof(a)) == 0)
 		return 0;
 	if (errno != ENOSYS)
-		return failure_set(why, errno, "mount_setattr(RDONLY)", "/");
+		return failure_set(why, errno, "mount_setattr", "/");
 	return mounts_remount_each_ro(why);
 }
 
@@ -236,7 +236,7 @@ static int make_mountpoint(const char *path, bool dir, struct failure *why)
 		return mkdir(path, 0755) < 0 && errno != EEXIST ? failure_set(why, errno, "mkdir", path) : 0;
 	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
-		return failure_set(why, errno, "open(O_CREAT)", path);
+		return failure_set(why, errno, "open", path);
 	close(fd);
 	return 0;
 }
@@ -246,7 +246,7 @@ static int bind_fd(int fd, const char *path, unsigned long flags, struct failure
 {
 	char src[32];
 	snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
-	return mount(src, path, NULL, MS_BIND | flags, NULL) < 0 ? failure_set(why, errno, "mount(bind)", path) : 0;
+	return mount(src, path, NULL, MS_BIND | flags, NULL) < 0 ? failure_set(why, errno, "mount", path) : 0;
 }
 
 /* A read-only tmpfs /dev holding binds of the host's harmless device nodes. */
@@ -259,7 +259,7 @@ static int setup_dev(const struct sources *s, struct failure *why)
 	char path[32];
 	int r = 0;
 	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=64k") < 0)
-		return failure_set(why, errno, "mount(tmpfs)", "/dev");
+		return failure_set(why, errno, "mount", "/dev");
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(dev_nodes); i++) {
 		if (s->dev[i] < 0)
 			continue;
@@ -284,7 +284,7 @@ static int hide(const char *const *hidden, const struct sources *s, bool *covere
 	for (const char *const *p = hidden; p && *p; p++, i++) {
 		struct stat st;
 		if (i == MAX_PATHS)
-			return failure_set(why, E2BIG, "hide (too many paths)", *p);
+			return failure_set(why, E2BIG, "hide", *p);
 		if (stat(*p, &st) < 0) {
 			if (errno == ENOENT || errno == EACCES || errno == ENOTDIR)
 				continue;
@@ -297,7 +297,7 @@ static int hide(const char *const *hidden, const struct sources *s, bool *covere
 			continue;
 		}
 		if (mount("tmpfs", *p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755,size=1m") < 0)
-			return failure_set(why, errno, "mount(tmpfs)", *p);
+			return failure_set(why, errno, "mount", *p);
 		covered[i] = true;
 	}
 	return 0;
@@ -336,7 +336,7 @@ static int setup(const struct sandbox_policy *p, const struct sources *s, struct
 	/* The first mount: refused only when the namespace was given no capabilities
 	 * (AppArmor's userns restriction), which is the same as having none. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
-		int r = failure_set(why, errno, "mount(MS_PRIVATE)", "/");
+		int r = failure_set(why, errno, "mount", "/");
 		return r == -EPERM || r == -EACCES ? -SANDBOX_ENOUSERNS : r;
 	}
 	int r = make_all_ro(why);
@@ -346,7 +346,7 @@ static int setup(const struct sandbox_policy *p, const struct sources *s, struct
 	snprintf(tmp_opts, sizeof(tmp_opts), "mode=1777,size=%llu",
 		 p->limits.tmp_size ? p->limits.tmp_size : 1ULL << 30);
 	if (r == 0 && mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, tmp_opts) < 0)
-		r = failure_set(why, errno, "mount(tmpfs)", "/tmp");
+		r = failure_set(why, errno, "mount", "/tmp");
 	if (r == 0)
 		r = hide(p->hidden, s, covered, why);
 	for (size_t i = 0; r == 0 && i < s->n_binds; i++)
@@ -356,13 +356,13 @@ static int setup(const struct sandbox_policy *p, const struct sources *s, struct
 	if (r == 0)
 		r = bind_all(s, why);
 	if (r == 0 && mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		r = failure_set(why, errno, "mount(proc)", "/proc");
+		r = failure_set(why, errno, "mount", "/proc");
 	/* A sysfs of the new net namespace, so the host's interfaces are not listed; EPERM
 	 * (masked /sys in a container) keeps the host's, read-only: no build needs either. */
 	if (r == 0 && !p->allow_net &&
 	    mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
 	    errno != EPERM)
-		r = failure_set(why, errno, "mount(sysfs)", "/sys");
+		r = failure_set(why, errno, "mount", "/sys");
 	return r;
 }
 

@@ -165,12 +165,12 @@ static int job_setup(const struct sandbox_policy *p, struct failure *why)
 	if (r < 0)
 		return failure_set(why, -r, "capset", NULL);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return failure_set(why, errno, "prctl(NO_NEW_PRIVS)", NULL);
+		return failure_set(why, errno, "prctl", NULL);
 	r = p->filter ? filter_load(p->filter) : filter_install();
 	if (r < 0)
 		return failure_set(why, -r, "seccomp", NULL);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		return failure_set(why, errno, "prctl(PDEATHSIG)", NULL);
+		return failure_set(why, errno, "prctl", NULL);
 	return 0;
 }
 
@@ -210,7 +210,7 @@ static int confine(const struct sandbox_policy *p, struct failure *why)
 		return failure_set(why, errno, "unshare", NULL);
 	/* The uid switch cleared the death signal: set it again, then check the race. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return failure_set(why, errno, "prctl(PDEATHSIG)", NULL);
+		return failure_set(why, errno, "prctl", NULL);
 	if (getppid() != caller)
 		_exit(128 + SIGKILL);
 	int life[2]; /* init sees a hangup on life[0] if outer died before the signal was set */
@@ -230,7 +230,7 @@ static int confine(const struct sandbox_policy *p, struct failure *why)
 	}
 	close(life[1]);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		return failure_set(why, errno, "prctl(PDEATHSIG)", NULL);
+		return failure_set(why, errno, "prctl", NULL);
 	struct pollfd pf = { .fd = life[0], .events = POLLIN };
 	if (poll(&pf, 1, 0) != 0)
 		_exit(128 + SIGKILL);

@@ -40,7 +40,7 @@ static int drop_root(uid_t uid, gid_t gid, struct failure *why)
 		return failure_set(why, errno, "setresuid", NULL);
 	/* The uid change made us non-dumpable, which makes /proc/self/uid_map root's. */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		return failure_set(why, errno, "prctl(DUMPABLE)", NULL);
+		return failure_set(why, errno, "prctl", NULL);
 	return 0;
 }
 
@@ -55,14 +55,14 @@ int userns_enter(uid_t uid, gid_t gid, struct failure *why)
 		u = uid ? uid : SANDBOX_BUILD_UID_DEFAULT;
 		g = gid ? gid : SANDBOX_BUILD_GID_DEFAULT;
 		if (u == 0 || g == 0)
-			return failure_set(why, EINVAL, "the build user", "uid 0");
+			return failure_set(why, EINVAL, "setresuid", NULL);
 		r = drop_root(u, g, why);
 		if (r < 0)
 			return r;
 	}
 	if (unshare(CLONE_NEWUSER) < 0) {
 		int e = errno;
-		failure_set(why, e, "unshare(CLONE_NEWUSER)", NULL);
+		failure_set(why, e, "unshare", NULL);
 		/* EPERM: disabled by sysctl or LSM or a container's seccomp; EINVAL: no
 		 * CONFIG_USER_NS; ENOSPC/EUSERS: user.max_user_namespaces reached. */
 		if (e == EPERM || e == EINVAL || e == ENOSPC || e == EUSERS || e == ENOSYS)
@@ -143,5 +143,5 @@ const char *sandbox_userns_hint(void)
 		       "profile with the userns permission";
 	return "user namespaces cannot be created here (a container whose seccomp profile denies "
 	       "unshare, or user.max_user_namespaces exhausted); run on the host or allow "
-	       "unshare(CLONE_NEWUSER)";
+	       "unshare";
 }
