@@ -240,7 +240,8 @@ int install_run(const struct install_job *j)
 		_cleanup_free_ char *dst = xasprintf("%s%s/%s", lib_tree, r->dest_location, strrchr(src, '/') + 1);
 		fprintf(j->out, "Installing %s\n", dst);
 		_cleanup_free_ char *stop = deepest_existing_dir(dst);
-		_cleanup_free_ char *there = journal_identity(dst);
+		struct stat st; /* a directory in the way is not moved aside: the copy fails on it */
+		_cleanup_free_ char *there = lstat(dst, &st) == 0 && !S_ISDIR(st.st_mode) ? journal_identity(dst) : NULL;
 		if (e == 0)
 			e = journal_add(&jn, J_COPY, src, dst, stop, there);
 	}
