@@ -99,7 +99,7 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 		failure_describe(&failed, &why);
 		log_printf(s, "modforge: cannot start the step in its sandbox: %s\n", why.data);
 		error_lines(j->err, "Cannot start a step of the build of %s/%s for %s (%s)%s: %s", j->module, j->version,
-			    j->kernel, j->arch, j->box && j->box->confine ? " in its sandbox" : "", why.data);
+			    j->kernel, j->arch, j->box && j->box->policy.confine ? " in its sandbox" : "", why.data);
 		code = 127;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -17,16 +17,10 @@ extern char **environ;
 static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, struct strv *env,
 		    struct proc_spec *spec)
 {
+	if (c->box)
+		*pol = c->box->policy;
 	pol->cwd = c->cwd;
 	pol->extra_env = c->extra_env;
-	if (c->box && c->box->confine) {
-		pol->confine = true;
-		pol->hidden = c->box->hidden;
-		pol->readonly = c->box->readonly;
-		pol->writable = c->box->writable;
-		pol->writable_at = c->box->writable_at;
-		pol->filter = c->box->filter;
-	}
 	sandbox_build_env(pol, environ, env);
 	*spec = (struct proc_spec){
 		.argv = c->argv,
@@ -92,7 +86,7 @@ int untrusted_run(const struct untrusted_cmd *c, int *exit_code)
 	_cleanup_strv_ struct strv env = STRV_INIT;
 	struct proc_spec spec;
 	prepare(c, &pol, &env, &spec);
-	const char *guard = c->box && c->box->confine ? c->box->guard_dir : NULL;
+	const char *guard = c->box && c->box->policy.confine ? c->box->guard_dir : NULL;
 	if (!guard)
 		return proc_run(&spec, exit_code);
 	if (disk_low(guard))

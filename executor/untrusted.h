@@ -10,18 +10,17 @@
 
 #include <stdbool.h>
 
+#include "sandbox/sandbox.h"
+
 struct buf;
 struct failure;
-struct sandbox_filter;
 
-/* What the orchestrator decided for one job's untrusted steps (sandbox/sandbox.h). */
+/* What the orchestrator decided for one job's untrusted steps, in one struct: the
+ * sandbox policy (sandbox/sandbox.h: confine or not (--no-sandbox), hidden, read-only and
+ * writable paths, the seccomp filter, the build user), which untrusted_run copies whole,
+ * adding only the step's cwd and environment; and the disk guard. */
 struct confinement {
-	bool confine;                  /* false only with --no-sandbox */
-	const char *const *hidden;     /* NULL-terminated, absolute */
-	const char *const *readonly;
-	const char *const *writable;
-	const char *const *writable_at; /* pairs: source, target (see sandbox.h) */
-	const struct sandbox_filter *filter;
+	struct sandbox_policy policy;  /* cwd and extra_env unset: they are the step's */
 	/* A directory whose filesystem the step writes to (its build area), or NULL. While
 	 * the step runs, modforge keeps untrusted_disk_reserve() bytes free there: below
 	 * that, the step is not started or is killed, and untrusted_run returns -ENOSPC. */

@@ -54,14 +54,16 @@ static void common_hidden(const struct ctx *c, struct strv *hidden)
 
 static void finish(const struct ctx *c, struct job_box *b)
 {
-	b->box = (struct confinement){
+	b->box = (struct confinement){ .policy = {
 		.confine = c->sandbox,
 		.hidden = (const char *const *)strv_array(&b->hidden),
 		.readonly = (const char *const *)strv_array(&b->readonly),
 		.writable = (const char *const *)strv_array(&b->writable),
 		.writable_at = (const char *const *)strv_array(&b->writable_at),
+		.build_uid = c->build_uid,
+		.build_gid = c->build_gid,
 		.filter = c->filter,
-	};
+	} };
 }
 
 void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,

@@ -30,4 +30,22 @@ expect_lines "$E2E_OUT" "mf-hello/1.0, $K1, $E2E_ARCH: built"
 expect_rc 1 as_user install mf-hello/1.0 -k "$K1"
 expect_line "Error! You must be root to use this command." "$E2E_ERR"
 expect_no_file "$INST/$K1/updates"
+
+# As root with MODFORGE_BUILD_UID: the steps run as that uid (the sandbox was given the
+# default build user while the area was handed to this one, so builds could not write it).
+use_root "$(new_root builduid)"
+mkdir -p "$SRC/mf-uid-1.0"
+cp "$MODFORGE_SRC/examples/mf-hello-1.0/mf_hello.c" "$MODFORGE_SRC/examples/mf-hello-1.0/mf_hello.h" "$SRC/mf-uid-1.0/"
+echo 'obj-m := mf_hello.o' >"$SRC/mf-uid-1.0/Kbuild"
+printf '#!/bin/sh\necho "make runs as uid $(id -u)"\n' >"$SRC/mf-uid-1.0/whoami.sh"
+chmod 755 "$SRC/mf-uid-1.0/whoami.sh"
+printf '%s\n' 'PACKAGE_NAME="mf-uid"' 'PACKAGE_VERSION="1.0"' 'BUILT_MODULE_NAME[0]="mf_hello"' \
+	'DEST_MODULE_LOCATION[0]="/updates"' \
+	'MAKE[0]="./whoami.sh && make -C ${kernel_source_dir} M=${dkms_tree}/mf-uid/1.0/build modules"' \
+	>"$SRC/mf-uid-1.0/dkms.conf"
+chmod 755 "$E2E_TMP" "$ROOT"
+expect_rc 0 mf add mf-uid/1.0
+expect_rc 0 env MODFORGE_BUILD_UID=$U "$MODFORGE" build mf-uid/1.0 -k "$K1" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
+expect_text "make runs as uid $U" "$DKMS/mf-uid/1.0/$K1/$E2E_ARCH/log/make.log"
+expect_vermagic "$DKMS/mf-uid/1.0/$K1/$E2E_ARCH/module/mf_hello.ko" "$K1"
 e2e_done
