@@ -24,8 +24,12 @@ int failure_set(struct failure *f, int err, const char *call, const char *path)
 	return -err;
 }
 
-void failure_describe(const struct failure *f, struct buf *b)
+void failure_describe(const struct failure *f, int r, struct buf *b)
 {
+	if (!f->err) {
+		buf_adds(b, strerror(-r));
+		return;
+	}
 	if (f->call[0] && f->path[0])
 		buf_addf(b, "%s(%s): ", f->call, f->path);
 	else if (f->call[0])

@@ -21,7 +21,8 @@ struct failure {
 /* Records err, call and path in f (all but err may be NULL) unless f holds a failure
  * already. Returns -err, so that `return failure_set(why, errno, "mount", path);`. */
 int failure_set(struct failure *f, int err, const char *call, const char *path);
-/* Appends "call(path): strerror", "call: strerror" or "strerror" to b. */
-void failure_describe(const struct failure *f, struct buf *b);
+/* Appends "call(path): strerror", "call: strerror" or "strerror" to b; r (-errno) is
+ * the error described when f recorded none (a failure before the child could say). */
+void failure_describe(const struct failure *f, int r, struct buf *b);
 
 #endif

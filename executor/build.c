@@ -95,8 +95,7 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 		code = 10;
 	} else if (r < 0) {
 		_cleanup_buf_ struct buf why = BUF_INIT;
-		failure_set(&failed, -r, NULL, NULL);
-		failure_describe(&failed, &why);
+		failure_describe(&failed, r, &why);
 		log_printf(s, "modforge: cannot start the step in its sandbox: %s\n", why.data);
 		error_lines(j->err, "Cannot start a step of the build of %s/%s for %s (%s)%s: %s", j->module, j->version,
 			    j->kernel, j->arch, j->box && j->box->policy.confine ? " in its sandbox" : "", why.data);

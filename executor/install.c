@@ -136,8 +136,7 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	}
 	if (r < 0) {
 		_cleanup_buf_ struct buf why = BUF_INIT;
-		failure_set(&failed, -r, NULL, NULL);
-		failure_describe(&failed, &why);
+		failure_describe(&failed, r, &why);
 		_cleanup_free_ char *msg = xasprintf("Cannot start the %s script%s: %s", type, box ? " in its sandbox" : "",
 						     why.data);
 		error_lines(err, msg);

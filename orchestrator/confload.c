@@ -104,8 +104,7 @@ int confload(const struct ctx *c, const struct conf_load *l, const struct target
 	}
 	if (r < 0) {
 		_cleanup_buf_ struct buf why = BUF_INIT;
-		failure_set(&failed, -r, NULL, NULL);
-		failure_describe(&failed, &why);
+		failure_describe(&failed, r, &why);
 		if (r == -EACCES && c->sandbox && c->is_root)
 			ctx_error(c, "Cannot run bash to read %s: %s\nThe sandbox's build user (uid %u) must be able to reach every path it is shown\n"
 				  "(dkms.conf, the source, the kernel headers, the trees): is one of their parent directories mode 0700?",

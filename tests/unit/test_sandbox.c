@@ -643,7 +643,7 @@ static void test_failure_named(void)
 	CHECK_STR(failed.call, "open");
 	CHECK_STR(failed.path, inside);
 	_cleanup_buf_ struct buf why = BUF_INIT;
-	failure_describe(&failed, &why);
+	failure_describe(&failed, -EACCES, &why);
 	_cleanup_free_ char *want = xasprintf("open(%s): %s", inside, strerror(EACCES));
 	CHECK_STR(why.data, want);
 	/* A program that is not there: execve and its name. */
