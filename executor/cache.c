@@ -357,6 +357,15 @@ static int copy_to_temp(const char *src, char *tmpl)
 	return r;
 }
 
+bool cache_has(const char *dkms_tree, const char *key)
+{
+	if (!valid_key(key) || !dkms_tree)
+		return false;
+	_cleanup_free_ char *dir = cache_dir(dkms_tree);
+	_cleanup_free_ char *entry = path_join(dir, key);
+	return result_whole(entry);
+}
+
 int cache_restore(const char *dkms_tree, const char *key, const char *result_dir)
 {
 	if (!valid_key(key) || !dkms_tree || !result_dir)

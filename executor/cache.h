@@ -15,6 +15,7 @@
 #ifndef MODFORGE_CACHE_H
 #define MODFORGE_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct cache_key_input {
@@ -27,6 +28,9 @@ struct cache_key_input {
 
 /* Computes the key into hex (65 bytes with NUL). Returns 0 or -errno. */
 int cache_key(const struct cache_key_input *in, char hex[65]);
+/* The cache holds a whole entry for key (a plan's guess: it may be evicted before the
+ * restore, which then answers a miss). */
+bool cache_has(const char *dkms_tree, const char *key);
 /* If the cache has key, copies the entry into result_dir (which must not exist yet; it is
  * created) and marks the entry used. Returns 1 on a hit, 0 on a miss, -errno on error
  * (then result_dir does not exist). */

@@ -100,27 +100,24 @@ static struct candidate *find_cand(struct autoinstall *a, const char *m)
 
 static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 {
-	const struct target *tg = &a->tl->items[t];
-	size_t depmod;
-	jobs_add(s, JOB_DEPMOD, NULL, NULL, tg, &depmod);
+	struct target *tg = &a->tl->items[t];
+	jobs_plan_depmod(s, tg);
+	_cleanup_strv_ struct strv provided = STRV_INIT; /* installed by this plan on tg */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->cands[i].slots[t].planned)
+			strv_push(&provided, a->cands[i].module);
 	for (size_t i = 0; i < a->n; i++) {
 		struct candidate *k = &a->cands[i];
 		struct slot *sl = &k->slots[t];
 		if (!sl->planned)
 			continue;
-		struct job_payload *p = jobs_add(s, JOB_BUILD, k->module, k->version, tg, &sl->build_job);
-		p->conf = sl->conf;
-		p->for_install = true;
+		_cleanup_free_ char *src = tree_source_link(&a->c->paths, k->module, k->version);
+		sl->build_job = jobs_plan_build(a->c, s, k->module, k->version, tg, sl->conf, src, &provided, true, -1);
+		struct job_payload *p = s->payloads[sl->build_job];
 		p->announce = xasprintf("Autoinstall of module %s/%s for kernel %s (%s)", k->module, k->version,
 					tg->kernel, tg->arch);
-		_cleanup_free_ char *area = tree_build_area(&a->c->paths, k->module, k->version);
-		if (!a->c->sandbox) /* unconfined, one build area: builds of a module take turns */
-			plan_lock(&s->plan, sl->build_job, area);
-		p = jobs_add(s, JOB_INSTALL, k->module, k->version, tg, &sl->install_job);
-		p->conf = sl->conf;
-		p->blank_after = true;
-		plan_dep(&s->plan, sl->install_job, sl->build_job);
-		plan_dep_kind(&s->plan, depmod, sl->install_job, DEP_ORDER);
+		sl->install_job = jobs_plan_install(s, k->module, k->version, tg, sl->conf, sl->build_job, DEP_ORDER);
+		s->payloads[sl->install_job]->blank_after = true;
 	}
 	for (size_t i = 0; i < a->n; i++) {
 		struct slot *sl = &a->cands[i].slots[t];
@@ -217,7 +214,7 @@ static int autoinstall_run(struct autoinstall *a)
 	int e = select_candidates(a);
 	if (e)
 		return e;
-	struct job_set s = { 0 };
+	struct job_set s = JOB_SET_INIT;
 	bool any = false;
 	for (size_t t = 0; t < a->tl->n; t++) {
 		plan_target(a, &s, t);
@@ -243,9 +240,6 @@ static int autoinstall_run(struct autoinstall *a)
 			ret = 11;
 		}
 	}
-	for (size_t i = 0; i < s.plan.n; i++)
-		if (s.payloads[i])
-			free((char *)s.payloads[i]->announce);
 	jobs_release(&s);
 	return ret;
 }

@@ -77,17 +77,12 @@ static int kernel_removal(struct ctx *c, const char *action, bool autoinstall_on
 			picked[n++] = (struct picked){ tm->name, tv->version, mc };
 		}
 	}
-	struct job_set s = { 0 };
-	size_t dm;
-	jobs_add(&s, JOB_DEPMOD, NULL, NULL, t, &dm);
-	for (size_t i = 0; i < n; i++) {
-		size_t un, ub;
-		struct job_payload *p = jobs_add(&s, JOB_UNINSTALL, picked[i].m, picked[i].v, t, &un);
-		p->conf = picked[i].conf;
-		p = jobs_add(&s, JOB_UNBUILD, picked[i].m, picked[i].v, t, &ub);
-		plan_dep(&s.plan, dm, un);
-		plan_dep(&s.plan, ub, dm);
-	}
+	struct job_set s = JOB_SET_INIT;
+	jobs_plan_depmod(&s, t);
+	for (size_t i = 0; i < n; i++)
+		jobs_plan_uninstall(&s, picked[i].m, picked[i].v, t, picked[i].conf);
+	for (size_t i = 0; i < n; i++)
+		jobs_plan_unbuild(&s, picked[i].m, picked[i].v, t);
 	e = n || c->req->dry_run ? jobs_run_or_print(c, &s) : 0;
 	jobs_release(&s);
 	for (size_t i = 0; i < n; i++)

@@ -49,7 +49,7 @@ int check_module_args(const struct ctx *c, const char *action)
 	return 1;
 }
 
-int module_is_broken_and_die(const struct ctx *c)
+int check_not_broken(const struct ctx *c)
 {
 	const struct request *r = c->req;
 	if (!r->module || !r->version)
@@ -61,7 +61,7 @@ int module_is_broken_and_die(const struct ctx *c)
 	return 4;
 }
 
-int module_is_added_or_die(const struct ctx *c)
+int check_added(const struct ctx *c)
 {
 	const struct request *r = c->req;
 	if (tree_version_state(&c->paths, r->module, r->version) == TREE_V_ADDED)
@@ -70,20 +70,25 @@ int module_is_added_or_die(const struct ctx *c)
 	return 3;
 }
 
-/* The request's module/version, settable once a source tree told us its name. */
-struct mv {
+/* What a command acts on: module/version (from the request, or a source tree's dkms.conf),
+ * where its source is while the plan is made, and whether the plan adds it first. */
+struct subject {
 	char *module, *version;
+	char *source;       /* the source directory the confs are read from */
+	bool add;           /* an add job comes first ... */
+	bool copy;          /* ... copying source into <source_tree>/<m>-<v> ... */
+	bool link;          /* ... and adding it to the tree (not when it is there) */
 };
 
-static char *source_conf_path(const struct ctx *c, const char *m, const char *v)
+static void subject_release(struct subject *s)
 {
-	if (c->req->conf)
-		return xstrdup(c->req->conf);
-	return xasprintf("%s/%s-%s/dkms.conf", c->paths.source_tree, m, v);
+	free(s->module);
+	free(s->version);
+	free(s->source);
 }
 
-/* dkms's add_source_tree: read the tree's dkms.conf, copy it to <src>/<m>-<v>. */
-static int add_source_tree(struct ctx *c, const char *from_arg, struct mv *mv)
+/* dkms's add_source_tree: a directory with a dkms.conf names the module/version. */
+static int subject_from_tree(struct ctx *c, const char *from_arg, struct subject *sj)
 {
 	_cleanup_free_ char *from = real_path(from_arg);
 	_cleanup_free_ char *conf = from ? path_join(from, "dkms.conf") : NULL;
@@ -104,111 +109,96 @@ static int add_source_tree(struct ctx *c, const char *from_arg, struct mv *mv)
 	targets_release(&tl);
 	if (e)
 		return e;
-	mv->module = xstrdup(mc->package_name);
-	mv->version = xstrdup(mc->package_version);
+	sj->module = xstrdup(mc->package_name);
+	sj->version = xstrdup(mc->package_version);
 	conf_free(mc);
-	_cleanup_free_ char *dst = xasprintf("%s/%s-%s", c->paths.source_tree, mv->module, mv->version);
-	if (c->req->force && is_dir(dst)) {
-		fprintf(c->err, "\n");
-		fprintf(c->out, "Forcing install of %s/%s\n", mv->module, mv->version);
-		rm_rf(dst);
-	}
+	_cleanup_free_ char *dst = xasprintf("%s/%s-%s", c->paths.source_tree, sj->module, sj->version);
 	_cleanup_free_ char *real_dst = real_path(dst);
-	if (real_dst && strcmp(real_dst, from) == 0)
-		return 0;
-	e = mkdir_p(dst, 0755);
-	if (e == 0)
-		e = copy_tree(from, dst);
-	if (e < 0) {
-		ctx_error(c, "Cannot copy %s to %s: %s", from, dst, strerror(-e));
-		return 9;
-	}
+	sj->copy = c->req->force || !real_dst || strcmp(real_dst, from) != 0;
+	sj->source = sj->copy ? steal_pointer(&from) : steal_pointer(&dst);
 	return 0;
 }
 
-/* dkms's add_module for m/v (source already in place). */
-static int add_module(struct ctx *c, const char *m, const char *v)
+/* dkms's add_module checks, made when the plan is made. */
+static int check_addable(const struct ctx *c, struct subject *sj)
 {
-	if (tree_version_state(&c->paths, m, v) == TREE_V_ADDED) {
-		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.", m, v);
+	/* add DIR --force copies DIR first, as dkms does, and only then finds it added (3). */
+	bool copy_first = sj->copy && c->req->force;
+	if (!copy_first && tree_version_state(&c->paths, sj->module, sj->version) == TREE_V_ADDED) {
+		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.",
+			  sj->module, sj->version);
 		return 3;
 	}
-	_cleanup_free_ char *srcdir = xasprintf("%s/%s-%s", c->paths.source_tree, m, v);
-	if (!is_dir(srcdir)) {
-		ctx_error(c, "Could not find module source directory.\nDirectory: %s does not exist.", srcdir);
+	if (!sj->copy && !is_dir(sj->source)) {
+		ctx_error(c, "Could not find module source directory.\nDirectory: %s does not exist.", sj->source);
 		return 2;
 	}
-	struct target_list tl = { 0 };
-	int e = targets_from_request(c, &tl);
-	if (e)
-		return e;
-	_cleanup_free_ char *conf = source_conf_path(c, m, v);
-	struct module_conf *mc = NULL;
-	struct conf_load l = { .module = m, .version = v, .conf_path = conf, .strict = true };
-	e = confload(c, &l, &tl.items[0], 1, &mc);
-	targets_release(&tl);
-	if (e)
-		return e;
-	_cleanup_free_ char *link = tree_source_link(&c->paths, m, v);
-	_cleanup_free_ char *build = tree_build_area(&c->paths, m, v);
-	int lock;
-	int le = tree_lock(c->paths.dkms_tree, true, c->err, &lock);
-	if (le == 0 && tree_version_state(&c->paths, m, v) == TREE_V_ADDED) {
-		tree_unlock(lock); /* another run added it meanwhile */
-		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.", m, v);
-		conf_free(mc);
-		return 3;
-	}
-	fprintf(c->out, "Creating symlink %s -> %s\n", link, srcdir);
-	fflush(c->out);
-	e = le < 0 ? le : mkdir_p(build, 0755);
-	if (e == 0 && symlink(srcdir, link) < 0)
-		e = -errno;
-	tree_unlock(lock);
-	if (e < 0) {
-		ctx_error(c, "Cannot create %s: %s", link, strerror(-e));
-		conf_free(mc);
-		return 1;
-	}
-	struct job_box box;
-	bool boxed = c->req->sandbox_scripts && c->sandbox;
-	if (boxed)
-		box_for_script(c, srcdir, &box);
-	package_script_run(srcdir, "post_add", mc->post_add, boxed ? &box.box : NULL, c->out, c->err);
-	if (boxed)
-		job_box_release(&box);
-	conf_free(mc);
+	sj->add = sj->link = true;
 	return 0;
 }
 
-/* Resolves m/v from the request (or a source tree argument) and adds when asked to. */
-static int resolve_and_add(struct ctx *c, struct mv *mv, bool add_if_missing, const char *action)
+/* Fills sj from the request (or the source tree argument); with add_if_missing, a module
+ * not in the tree yet is planned to be added. */
+static int subject_resolve(struct ctx *c, struct subject *sj, bool add_if_missing, const char *action)
 {
 	const struct request *r = c->req;
 	if (r->try_source_tree && !r->module && !r->version) {
-		int e = add_source_tree(c, r->try_source_tree, mv);
+		int e = subject_from_tree(c, r->try_source_tree, sj);
 		if (e)
 			return e;
 	} else {
-		mv->module = r->module ? xstrdup(r->module) : NULL;
-		mv->version = r->version ? xstrdup(r->version) : NULL;
+		sj->module = r->module ? xstrdup(r->module) : NULL;
+		sj->version = r->version ? xstrdup(r->version) : NULL;
 	}
-	if (!mv->module || !*mv->module || !mv->version || !*mv->version) {
+	if (!sj->module || !*sj->module || !sj->version || !*sj->version) {
 		struct request tmp = *r;
-		tmp.module = mv->module;
-		tmp.version = mv->version;
+		tmp.module = sj->module;
+		tmp.version = sj->version;
 		struct ctx c2 = *c;
 		c2.req = &tmp;
 		return check_module_args(&c2, action);
 	}
-	if (add_if_missing && tree_version_state(&c->paths, mv->module, mv->version) != TREE_V_ADDED) {
-		int e = add_module(c, mv->module, mv->version);
-		if (e)
-			return e;
-		if (strcmp(action, "add") != 0)
-			fputs("\n", c->out);
+	if (!sj->source)
+		sj->source = xasprintf("%s/%s-%s", c->paths.source_tree, sj->module, sj->version);
+	bool added = tree_version_state(&c->paths, sj->module, sj->version) == TREE_V_ADDED;
+	if (added && !sj->copy) {
+		free(sj->source);
+		sj->source = tree_source_link(&c->paths, sj->module, sj->version);
 	}
+	if (add_if_missing && !added)
+		return check_addable(c, sj);
+	sj->add = sj->copy; /* in the tree already: the source tree is copied over its source */
 	return 0;
+}
+
+/* Loads the conf of the subject for every target (one bash run). */
+static int load_confs(struct ctx *c, const struct subject *sj, const struct target_list *tl, bool strict,
+		      struct module_conf ***out)
+{
+	_cleanup_free_ char *conf = c->req->conf ? xstrdup(c->req->conf) : path_join(sj->source, "dkms.conf");
+	*out = xcalloc(tl->n ? tl->n : 1, sizeof(**out));
+	struct conf_load l = { .module = sj->module, .version = sj->version, .conf_path = conf, .strict = strict };
+	return confload(c, &l, tl->items, tl->n, *out);
+}
+
+/* What a lifecycle command holds while it plans and runs. */
+struct lifecycle {
+	struct subject sj;
+	struct target_list tl;
+	struct module_conf **confs; /* one per target */
+	struct job_set s;
+};
+#define LIFECYCLE_INIT { .s = JOB_SET_INIT }
+
+static void lifecycle_release(struct lifecycle *l)
+{
+	jobs_release(&l->s);
+	for (size_t i = 0; l->confs && i < l->tl.n; i++)
+		if (l->confs[i])
+			conf_free(l->confs[i]);
+	free(l->confs);
+	targets_release(&l->tl);
+	subject_release(&l->sj);
 }
 
 int cmd_add(struct ctx *c)
@@ -220,47 +210,24 @@ int cmd_add(struct ctx *c)
 	int e = check_rw_dkms_tree(c);
 	if (e)
 		return e;
-	struct mv mv = { 0 };
-	const struct request *r = c->req;
-	if (r->try_source_tree && !r->module && !r->version) {
-		e = add_source_tree(c, r->try_source_tree, &mv);
-	} else {
-		e = check_module_args(c, "add");
-		if (!e) {
-			mv.module = xstrdup(r->module);
-			mv.version = xstrdup(r->version);
-		}
-	}
+	struct lifecycle l = LIFECYCLE_INIT;
+	e = subject_resolve(c, &l.sj, false, "add");
 	if (!e)
-		e = add_module(c, mv.module, mv.version);
-	free(mv.module);
-	free(mv.version);
+		e = check_addable(c, &l.sj);
+	if (!e)
+		e = targets_from_request(c, &l.tl);
+	if (!e)
+		e = load_confs(c, &l.sj, &l.tl, true, &l.confs);
+	if (!e) {
+		jobs_plan_add(&l.s, l.sj.module, l.sj.version, l.confs[0], l.sj.source, l.sj.copy, true);
+		e = jobs_run_or_print(c, &l.s);
+	}
+	lifecycle_release(&l);
 	return e;
 }
 
-/* Loads the conf of m/v for every target (one bash run). */
-static int load_confs(struct ctx *c, const char *m, const char *v, const struct target_list *tl,
-		      bool strict, struct module_conf ***out)
-{
-	/* Not added yet (a --dry-run): the conf is still in the source tree. */
-	_cleanup_free_ char *src = tree_version_state(&c->paths, m, v) == TREE_V_ADDED
-					   ? tree_source_link(&c->paths, m, v)
-					   : xasprintf("%s/%s-%s", c->paths.source_tree, m, v);
-	_cleanup_free_ char *conf = c->req->conf ? xstrdup(c->req->conf) : path_join(src, "dkms.conf");
-	*out = xcalloc(tl->n ? tl->n : 1, sizeof(**out));
-	struct conf_load l = { .module = m, .version = v, .conf_path = conf, .strict = strict };
-	return confload(c, &l, tl->items, tl->n, *out);
-}
-
-static void free_confs(struct module_conf **confs, size_t n)
-{
-	for (size_t i = 0; confs && i < n; i++)
-		if (confs[i])
-			conf_free(confs[i]);
-	free(confs);
-}
-
-/* build or install of one module/version for each target. */
+/* build or install of one module/version for each target: [add ->] eval -> [unbuild ->]
+ * build [-> store] -> install -> depmod, per kernel. */
 static int build_or_install(struct ctx *c, bool install)
 {
 	const char *action = install ? "install" : "build";
@@ -268,50 +235,38 @@ static int build_or_install(struct ctx *c, bool install)
 		ctx_error(c, "The action %s does not support the --all parameter.", action);
 		return 5;
 	}
-	int e = module_is_broken_and_die(c);
+	int e = check_not_broken(c);
 	if (!e)
 		e = install ? check_root(c) : check_rw_dkms_tree(c);
 	if (e)
 		return e;
-	struct mv mv = { 0 };
-	struct target_list tl = { 0 };
-	struct module_conf **confs = NULL;
-	struct job_set s = { 0 };
-	e = resolve_and_add(c, &mv, !c->req->dry_run, action);
+	struct lifecycle l = LIFECYCLE_INIT;
+	const struct subject *sj = &l.sj;
+	e = subject_resolve(c, &l.sj, true, action);
 	if (!e)
-		e = c->req->all_kernels ? targets_with_headers(c, &tl) : targets_from_request(c, &tl);
+		e = c->req->all_kernels ? targets_with_headers(c, &l.tl) : targets_from_request(c, &l.tl);
 	if (!e)
-		e = load_confs(c, mv.module, mv.version, &tl, true, &confs);
+		e = load_confs(c, sj, &l.tl, true, &l.confs);
 	if (!e) {
-		size_t eval;
-		jobs_add(&s, JOB_EVAL, mv.module, mv.version, NULL, &eval);
-		s.plan.jobs[eval].state = JOB_DONE;
-		_cleanup_free_ char *area = tree_build_area(&c->paths, mv.module, mv.version);
-		for (size_t i = 0; i < tl.n; i++) {
-			size_t b, in, dm;
-			struct job_payload *p = jobs_add(&s, JOB_BUILD, mv.module, mv.version, &tl.items[i], &b);
-			p->conf = confs[i];
-			p->for_install = install;
-			plan_dep(&s.plan, b, eval);
-			/* Unconfined, the one build area of a module/version makes its builds
-			 * take turns; confined, each has its own. */
-			if (!c->sandbox)
-				plan_lock(&s.plan, b, area);
-			if (!install)
-				continue;
-			p = jobs_add(&s, JOB_INSTALL, mv.module, mv.version, &tl.items[i], &in);
-			p->conf = confs[i];
-			plan_dep(&s.plan, in, b);
-			jobs_add(&s, JOB_DEPMOD, NULL, NULL, &tl.items[i], &dm);
-			plan_dep(&s.plan, dm, in);
+		struct job_set *s = &l.s;
+		long add = -1;
+		if (sj->add) {
+			add = (long)jobs_plan_add(s, sj->module, sj->version, l.confs[0], sj->source, sj->copy, sj->link);
+			s->payloads[add]->blank_after = true;
 		}
-		e = jobs_run_or_print(c, &s);
+		size_t eval;
+		jobs_add(s, JOB_EVAL, sj->module, sj->version, NULL, &eval);
+		s->plan.jobs[eval].state = JOB_DONE;
+		for (size_t i = 0; i < l.tl.n; i++) {
+			struct target *t = &l.tl.items[i];
+			size_t b = jobs_plan_build(c, s, sj->module, sj->version, t, l.confs[i], sj->source, NULL, install, add);
+			plan_dep(&s->plan, b, eval);
+			if (install)
+				jobs_plan_install(s, sj->module, sj->version, t, l.confs[i], b, DEP_SUCCESS);
+		}
+		e = jobs_run_or_print(c, s);
 	}
-	jobs_release(&s);
-	free_confs(confs, tl.n);
-	targets_release(&tl);
-	free(mv.module);
-	free(mv.version);
+	lifecycle_release(&l);
 	return e;
 }
 
@@ -344,118 +299,41 @@ static int removal_targets(struct ctx *c, struct target_list *tl)
 
 enum removal { RM_UNINSTALL, RM_UNBUILD, RM_REMOVE };
 
-/* Leftover .tmp_* build dirs of m/v go first, as in dkms's remove. */
-static void remove_stale_tmp(const struct ctx *c)
-{
-	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, c->req->module, c->req->version);
-	DIR *d = opendir(vdir);
-	if (!d)
-		return;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !strcmp(de->d_name, "source"))
-			continue;
-		_cleanup_free_ char *kdir = path_join(vdir, de->d_name);
-		DIR *kd = opendir(kdir);
-		if (!kd)
-			continue;
-		struct dirent *ke;
-		while ((ke = readdir(kd))) {
-			if (strncmp(ke->d_name, ".tmp_", 5) == 0) {
-				_cleanup_free_ char *t = path_join(kdir, ke->d_name);
-				rm_rf(t);
-			}
-		}
-		closedir(kd);
-		rmdir(kdir);
-	}
-	closedir(d);
-}
-
-/* Deletes <m>/<v> when only build/tarball/source (and the like) remain, then <m>. */
-static void remove_version_if_empty(struct ctx *c)
-{
-	const char *m = c->req->module, *v = c->req->version;
-	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, m, v);
-	DIR *d = opendir(vdir);
-	bool other = false;
-	if (d) {
-		static const char *const keep[] = { "build", "tarball", "driver_disk", "rpm", "deb", "source" };
-		struct dirent *de;
-		while ((de = readdir(d))) {
-			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-				continue;
-			_cleanup_free_ char *p = path_join(vdir, de->d_name);
-			if (!is_dir(p))
-				continue;
-			bool k = false;
-			for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-				k |= strcmp(de->d_name, keep[i]) == 0;
-			other |= !k;
-		}
-		closedir(d);
-	}
-	if (!other) {
-		fprintf(c->out, "Deleting module %s/%s completely from the DKMS tree.\n", m, v);
-		if (journal_trash(c->paths.dkms_tree, vdir) < 0)
-			rm_rf(vdir);
-	}
-	_cleanup_free_ char *mdir = tree_module_dir(&c->paths, m);
-	rmdir(mdir);
-}
-
+/* uninstall -> depmod [-> unbuild] per kernel [-> remove]. */
 static int removal(struct ctx *c, enum removal what)
 {
 	static const char *const names[] = { "uninstall", "unbuild", "remove" };
 	int e = check_module_args(c, names[what]);
 	if (!e)
-		e = module_is_broken_and_die(c);
+		e = check_not_broken(c);
 	if (!e)
-		e = module_is_added_or_die(c);
+		e = check_added(c);
 	if (!e)
 		e = what == RM_UNINSTALL ? check_root(c) : check_rw_dkms_tree(c);
 	if (e)
 		return e;
 	const char *m = c->req->module, *v = c->req->version;
-	if (what == RM_REMOVE && !c->req->dry_run) {
-		int lock;
-		(void)tree_lock(c->paths.dkms_tree, true, c->err, &lock); /* best effort, as before */
-		remove_stale_tmp(c);
-		tree_unlock(lock);
-	}
-	struct target_list tl = { 0 };
-	struct module_conf **confs = NULL;
-	struct job_set s = { 0 };
-	e = removal_targets(c, &tl);
-	if (!e && tl.n) {
+	struct lifecycle l = LIFECYCLE_INIT;
+	l.sj = (struct subject){ .module = xstrdup(m), .version = xstrdup(v), .source = tree_source_link(&c->paths, m, v) };
+	e = removal_targets(c, &l.tl);
+	if (!e && l.tl.n) {
 		/* The lenient reader: a conf that fails still lets unbuild/remove go on. */
-		if (load_confs(c, m, v, &tl, false, &confs) != 0)
+		if (load_confs(c, &l.sj, &l.tl, false, &l.confs) != 0)
 			fflush(c->err);
 	}
-	for (size_t i = 0; !e && i < tl.n; i++) {
-		size_t un, dm, ub;
-		struct job_payload *p = jobs_add(&s, JOB_UNINSTALL, m, v, &tl.items[i], &un);
-		p->conf = confs ? confs[i] : NULL;
-		p->blank_before = what != RM_REMOVE && i > 0;
-		jobs_add(&s, JOB_DEPMOD, NULL, NULL, &tl.items[i], &dm);
-		plan_dep(&s.plan, dm, un);
+	for (size_t i = 0; !e && i < l.tl.n; i++) {
+		size_t un = jobs_plan_uninstall(&l.s, m, v, &l.tl.items[i], l.confs ? l.confs[i] : NULL);
+		l.s.payloads[un]->blank_before = what != RM_REMOVE && i > 0;
 		if (what == RM_UNINSTALL)
 			continue;
-		p = jobs_add(&s, JOB_UNBUILD, m, v, &tl.items[i], &ub);
-		p->blank_after = what == RM_REMOVE;
-		plan_dep(&s.plan, ub, dm);
+		size_t ub = jobs_plan_unbuild(&l.s, m, v, &l.tl.items[i]);
+		l.s.payloads[ub]->blank_after = what == RM_REMOVE;
 	}
+	if (!e && what == RM_REMOVE)
+		jobs_plan_remove(&l.s, m, v);
 	if (!e)
-		e = jobs_run_or_print(c, &s);
-	if (!e && what == RM_REMOVE && !c->req->dry_run) {
-		int lock;
-		(void)tree_lock(c->paths.dkms_tree, true, c->err, &lock); /* best effort, as before */
-		remove_version_if_empty(c);
-		tree_unlock(lock);
-	}
-	jobs_release(&s);
-	free_confs(confs, tl.n);
-	targets_release(&tl);
+		e = jobs_run_or_print(c, &l.s);
+	lifecycle_release(&l);
 	return e;
 }
 

@@ -23,7 +23,9 @@ int cmd_kernel_preinst(struct ctx *c);
 int check_root(const struct ctx *c);
 int check_rw_dkms_tree(const struct ctx *c);
 int check_module_args(const struct ctx *c, const char *action);
-int module_is_broken_and_die(const struct ctx *c);
-int module_is_added_or_die(const struct ctx *c);
+/* 4 when the request's module/version is broken (dkms's module_is_broken_and_die). */
+int check_not_broken(const struct ctx *c);
+/* 3 when it is not added (dkms's module_is_added_or_die). */
+int check_added(const struct ctx *c);
 
 #endif

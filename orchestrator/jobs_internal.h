@@ -31,7 +31,7 @@ struct run {
 /* Starts a build job (dkms's checks, the cache, then a worker). Returns an enum
  * sched_start or -errno. */
 int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid);
-/* Record i of conf is built/installed for j's kernel (its own BUILD_EXCLUSIVE_*[i]). */
-bool record_wanted(const struct job *j, const struct module_conf *conf, size_t i, const char *kcfg);
+/* Runs a job that changes the tree in this process (jobs_tree.c); returns its exit code. */
+int run_tree_job(struct run *r, struct job *j, struct job_payload *p);
 
 #endif

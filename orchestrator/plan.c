@@ -10,7 +10,8 @@
 static const char *const kind_names[] = {
 	[JOB_EVAL] = "eval", [JOB_ADD] = "add", [JOB_BUILD] = "build", [JOB_INSTALL] = "install",
 	[JOB_UNINSTALL] = "uninstall", [JOB_UNBUILD] = "unbuild", [JOB_DEPMOD] = "depmod",
-	[JOB_REMOVE] = "remove",
+	[JOB_REMOVE] = "remove", [JOB_KEYGEN] = "keygen", [JOB_STORE] = "store",
+	[JOB_POST_TRANSACTION] = "post_transaction",
 };
 
 static const char *const state_names[] = {
@@ -162,7 +163,7 @@ static void add_str_or_null(cJSON *o, const char *key, const char *v)
 		cJSON_AddNullToObject(o, key);
 }
 
-char *plan_json(const struct plan *p)
+char *plan_json(const struct plan *p, void (*decorate)(const struct job *j, void *json_object))
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "schema", "modforge.plan/1");
@@ -185,6 +186,8 @@ char *plan_json(const struct plan *p)
 		if (j->lock)
 			cJSON_AddStringToObject(o, "lock", j->lock);
 		cJSON_AddNumberToObject(o, "rank_ms", (double)j->rank_ms);
+		if (decorate)
+			decorate(j, o);
 		cJSON_AddItemToArray(jobs, o);
 	}
 	char *s = cJSON_Print(root);

@@ -1,9 +1,11 @@
 /* plan.h - a command's work as a DAG of jobs over (module, version, kernel, arch).
  *
  * Job kinds: eval (dkms.conf evaluated for a module/version's targets, done while the
- * plan is made, since its edges come from the evaluated conf), add, build, install,
- * uninstall, unbuild, depmod (once per kernel, after that kernel's installs), remove
- * (drop the version from the tree when nothing is left). An edge a -> b means b starts
+ * plan is made, since its edges come from the evaluated conf), add (source into the tree,
+ * POST_ADD), keygen (the MOK key pair, before the builds that sign with it), build,
+ * store (a build's result into the build cache), install, uninstall, unbuild, depmod
+ * (once per kernel, after that kernel's installs), remove (drop the version from the
+ * tree when nothing is left), post_transaction (framework.conf's, after every other job). An edge a -> b means b starts
  * only after a succeeded; when a fails or is skipped, b is skipped.
  *
  * Ownership: the plan owns its jobs and their strings; job->payload belongs to the
@@ -17,6 +19,7 @@
 
 enum job_kind {
 	JOB_EVAL, JOB_ADD, JOB_BUILD, JOB_INSTALL, JOB_UNINSTALL, JOB_UNBUILD, JOB_DEPMOD, JOB_REMOVE,
+	JOB_KEYGEN, JOB_STORE, JOB_POST_TRANSACTION,
 };
 
 /* How a job depends on another. */
@@ -72,8 +75,9 @@ void plan_lock(struct plan *p, size_t job, const char *lock);
 void plan_rank(struct plan *p);
 /* Returns 0 if acyclic, else -ELOOP and a newly allocated "a -> b -> a" description. */
 int plan_check_cycles(const struct plan *p, char **cycle);
-/* {"schema":"modforge.plan/1","jobs":[...]} newly allocated. */
-char *plan_json(const struct plan *p);
+/* {"schema":"modforge.plan/1","jobs":[...]} newly allocated. decorate (or NULL) adds
+ * what the command decided for a job to its JSON object (a cJSON *). */
+char *plan_json(const struct plan *p, void (*decorate)(const struct job *j, void *json_object));
 const char *job_kind_name(enum job_kind k);
 void plan_release(struct plan *p);
 

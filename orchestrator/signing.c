@@ -38,32 +38,20 @@ static char *default_sign_file(const struct ctx *c, const struct target *t)
 	return xasprintf("%s/%s/build/scripts/sign-file", c->paths.install_tree, t->kernel);
 }
 
-static int new_pair(const char *key, const char *cert, FILE *out, FILE *err)
-{
-	fprintf(out, "Certificate or key are missing, generating self signed certificate for MOK...\n");
-	fflush(out);
-	_cleanup_buf_ struct buf why = BUF_INIT;
-	int r = mok_generate(key, cert, &why);
-	if (r < 0) {
-		fprintf(err, "Warning: %s\n", why.data);
-		fflush(err);
-	}
-	return r;
-}
-
-/* Makes the pair unless both exist, under the tree's lock: two runs never make two. */
-static int make_pair(const struct ctx *c, const char *key, const char *cert, FILE *out, FILE *err)
+/* Makes the pair unless both exist, under the tree's lock: two runs never make two.
+ * Returns 1 (made), 0 (there) or -1 (why says why). */
+static int make_pair(const struct ctx *c, const char *key, const char *cert, struct buf *why)
 {
 	if (is_regular(key) && is_regular(cert))
 		return 0;
 	int lock;
-	(void)tree_lock(c->paths.dkms_tree, true, err, &lock); /* unlocked, new_pair says why it fails */
-	int r = is_regular(key) && is_regular(cert) ? 0 : new_pair(key, cert, out, err);
+	(void)tree_lock(c->paths.dkms_tree, true, c->err, &lock); /* unlocked, mok_generate says why it fails */
+	int r = is_regular(key) && is_regular(cert) ? 0 : mok_generate(key, cert, why) < 0 ? -1 : 1;
 	tree_unlock(lock);
 	return r;
 }
 
-void signing_prepare(const struct ctx *c, const struct target *t, struct signing *s, FILE *out)
+void signing_decide(const struct ctx *c, const struct target *t, struct signing *s)
 {
 	memset(s, 0, sizeof(*s));
 	const char *configured = c->fw ? framework_value(c->fw, c->fw->sign_file, "sign_file") : NULL;
@@ -73,25 +61,27 @@ void signing_prepare(const struct ctx *c, const struct target *t, struct signing
 	_cleanup_free_ char *tool = configured ? xstrdup(configured) : pkcs11 ? default_sign_file(c, t) : NULL;
 	_cleanup_free_ char *hash = target_config_value(t, "CONFIG_MODULE_SIG_HASH");
 	if (tool && access(tool, X_OK) != 0) {
-		fprintf(out, "Binary %s not found, modules won't be signed\n\n", tool);
+		s->prologue = xasprintf("Binary %s not found, modules won't be signed\n", tool);
 		return;
 	}
 	if (!hash) {
-		fprintf(out, "The kernel is built without module signing facility, modules won't be signed\n\n");
+		s->prologue = xstrdup("The kernel is built without module signing facility, modules won't be signed\n");
 		return;
 	}
-	fprintf(out, "Sign command: %s\n", tool ? tool : "built in (modforge, libcrypto)");
-	fprintf(out, "Signing key: %s\nPublic certificate (MOK): %s\n", key, cert);
-	if (!pkcs11 && make_pair(c, key, cert, out, c->err) < 0) {
-		fprintf(out, "\n");
-		return;
-	}
-	fprintf(out, "\n");
-	fflush(out);
+	s->prologue = xasprintf("Sign command: %s\nSigning key: %s\nPublic certificate (MOK): %s\n",
+				tool ? tool : "built in (modforge, libcrypto)", key, cert);
+	s->needs_key = !pkcs11 && !(is_regular(key) && is_regular(cert));
 	s->hash = steal_pointer(&hash);
 	s->key = steal_pointer(&key);
 	s->cert = steal_pointer(&cert);
 	s->sign_file = steal_pointer(&tool);
+}
+
+int signing_make_key(const struct ctx *c, struct buf *why)
+{
+	_cleanup_free_ char *key = signing_key_path(c);
+	_cleanup_free_ char *cert = signing_cert_path(c);
+	return make_pair(c, key, cert, why);
 }
 
 int signing_generate_mok(const struct ctx *c, FILE *out)
@@ -107,7 +97,14 @@ int signing_generate_mok(const struct ctx *c, FILE *out)
 		fprintf(out, "Key file %s and certificate %s already exist, nothing to do\n", key, cert);
 		return 0;
 	}
-	return make_pair(c, key, cert, out, c->err) < 0 ? 1 : 0;
+	fputs(SIGNING_GENERATED_LINE, out);
+	fflush(out);
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	if (make_pair(c, key, cert, &why) >= 0)
+		return 0;
+	fprintf(c->err, "Warning: %s\n", why.data);
+	fflush(c->err);
+	return 1;
 }
 
 void signing_release(struct signing *s)
@@ -116,5 +113,6 @@ void signing_release(struct signing *s)
 	free(s->key);
 	free(s->cert);
 	free(s->sign_file);
+	free(s->prologue);
 	memset(s, 0, sizeof(*s));
 }

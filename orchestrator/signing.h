@@ -3,16 +3,18 @@
  *
  * The hash is the kernel's CONFIG_MODULE_SIG_HASH (no hash: no signing). Key and
  * certificate come from framework.conf / the environment (mok_signing_key,
- * mok_certificate), by default <dkms_tree>/mok.key and mok.pub, generated when either is
- * missing. modforge signs itself (executor/modsign) unless sign_file is configured, or the
+ * mok_certificate), by default <dkms_tree>/mok.key and mok.pub; when either is missing, the
+ * plan has a keygen job that makes them before the builds that sign with them. modforge signs itself (executor/modsign) unless sign_file is configured, or the
  * key is a "pkcs11:" URI, which goes to an external sign-file.
  * Ownership: a struct signing owns its strings; signing_release frees them.
  */
 #ifndef MODFORGE_SIGNING_H
 #define MODFORGE_SIGNING_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
+struct buf;
 struct ctx;
 struct target;
 
@@ -20,13 +22,22 @@ struct signing {
 	char *hash;      /* e.g. "sha256"; NULL: modules are not signed */
 	char *key, *cert;
 	char *sign_file; /* external signer run as `sign_file hash key cert module`; NULL: built in */
+	char *prologue;  /* dkms's lines shown before each build for the kernel: "Sign command: ..."
+			  * and the key's paths, or why modules won't be signed */
+	bool needs_key;  /* the key pair is missing: a keygen job of the plan makes it first */
 };
 
-/* Decides for target t (the hash is its config's CONFIG_MODULE_SIG_HASH), printing dkms's
- * lines on out ("Sign command: ..." or why modules won't be signed); generates the key
- * pair if it is missing. Never fails the build: problems leave s->hash NULL, with a
- * message. */
-void signing_prepare(const struct ctx *c, const struct target *t, struct signing *s, FILE *out);
+/* Decides for target t, when a plan is made (the hash is its config's
+ * CONFIG_MODULE_SIG_HASH): no output, no file written. Never fails the build: where
+ * dkms would not sign, s->hash is NULL and s->prologue says why. */
+void signing_decide(const struct ctx *c, const struct target *t, struct signing *s);
+/* The keygen job: makes the pair unless both files exist (under the tree's lock: two runs
+ * never make two). Returns 1 if it made them, 0 if they were there, -1 on failure (why
+ * says why). Prints nothing: the builds say it, where dkms says it. */
+int signing_make_key(const struct ctx *c, struct buf *why);
+/* dkms's line for a pair signing_make_key made (or tried to make), shown after the key's
+ * paths. */
+#define SIGNING_GENERATED_LINE "Certificate or key are missing, generating self signed certificate for MOK...\n"
 /* The key and certificate paths for ctx (framework / environment / default). */
 char *signing_key_path(const struct ctx *c);
 char *signing_cert_path(const struct ctx *c);

@@ -30,6 +30,7 @@ void targets_add(const struct ctx *c, struct target_list *l, const char *k, cons
 {
 	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
 	struct target *t = &l->items[l->n++];
+	memset(t, 0, sizeof(*t));
 	t->kernel = xstrdup(k);
 	t->arch = xstrdup(a);
 	if (c->req->kernel_source_dir)
@@ -117,7 +118,8 @@ int targets_with_headers(const struct ctx *c, struct target_list *l)
 	}
 	if (d)
 		closedir(d);
-	qsort(names, n, sizeof(char *), kernel_order);
+	if (n)
+		qsort(names, n, sizeof(char *), kernel_order);
 	for (size_t i = 0; i < n; i++) {
 		targets_add(c, l, names[i], arch);
 		free(names[i]);
@@ -145,6 +147,9 @@ void targets_release(struct target_list *l)
 		free(l->items[i].kernel_source_dir);
 		free(l->items[i].kernel_config);
 		free(l->items[i].config_text);
+		free(l->items[i].cc);
+		free(l->items[i].ld);
+		signing_release(&l->items[i].sign);
 	}
 	free(l->items);
 	l->items = NULL;

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "orchestrator/signing.h"
+
 struct ctx;
 
 struct target {
@@ -21,6 +23,13 @@ struct target {
 	char *config_text; /* kernel_config's text, read once by targets_add (NULL: unreadable);
 			    * BUILD_EXCLUSIVE_CONFIG, the signature hash and the compiler come
 			    * from it, for every job of the run */
+	/* Resolved once per kernel for build plans (orchestrator/decide.c, decide_target): */
+	bool resolved;
+	int compression;   /* enum module_compression: as the kernel's own modules are */
+	char *cc;          /* the compiler (CONFIG_CC_VERSION_TEXT's, clang with CONFIG_CC_IS_CLANG),
+			    * when it is on PATH; else NULL (make's default) */
+	char *ld;          /* ld.lld with CONFIG_LD_IS_LLD when on PATH, else NULL */
+	struct signing sign;
 };
 
 struct target_list {

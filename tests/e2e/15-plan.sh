@@ -75,20 +75,99 @@ assert len([j for j in jobs if j["kind"] == "depmod"]) == 1
 '
 
 expect_rc 0 mf remove mf-hello/1.0 --all --dry-run --json
-check_plan "$E2E_OUT" "remove --all of a module built nowhere plans nothing" '
-assert jobs == [], jobs
+check_plan "$E2E_OUT" "remove --all of a module built nowhere plans only the remove" '
+assert [j["kind"] for j in jobs] == ["remove"], jobs
 '
 
+# Decisions are made with the plan and shown: each build's verdict, modules, make
+# command, signing, compression and cache; the key pair is a job before the builds.
+expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2" --dry-run --json
+check_plan "$E2E_OUT" "install plan: each build resolved; no key yet, so one keygen job before both builds, and no cache" '
+kg = find("keygen")
+for k in (K1, K2):
+    b = find("build", "mf-hello", k)
+    d = jobs[b]["decision"]
+    assert d["verdict"] == "build", d
+    assert d["modules"] == ["mf_hello", "mf_greet"], d
+    assert d["make"].startswith("make KERNELRELEASE=%s -C " % k), d
+    assert d["sign"] == "sha256", d
+    assert d["cache_key"] is None and d["no_cache"] == "the signing key is made in this run", d
+    assert kg in deps(b)
+'
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --dry-run --json --no-cache
+check_plan "$E2E_OUT" "--no-cache is a decision of the plan" '
+assert jobs[find("build", "mf-hello", K1)]["decision"]["no_cache"] == "--no-cache"
+'
+expect_no_file "$DKMS/mok.key"
+
+# A source tree not added yet: the add is the plan's first job; nothing is copied.
+mkdir -p "$E2E_TMP/tree"
+cp -r "$MODFORGE_SRC/examples/mf-hello-1.0" "$E2E_TMP/tree/"
+sed -i "s/^PACKAGE_VERSION=.*/PACKAGE_VERSION=\"2.0\"/" "$E2E_TMP/tree/mf-hello-1.0/dkms.conf"
+expect_rc 0 mf build "$E2E_TMP/tree/mf-hello-1.0" -k "$K1" --dry-run --json
+check_plan "$E2E_OUT" "build of a source tree: add (with its source) -> build" '
+a, b = find("add", "mf-hello"), find("build", "mf-hello", K1)
+assert jobs[a]["version"] == "2.0" and jobs[a]["source"].endswith("/tree/mf-hello-1.0"), jobs[a]
+assert a in deps(b)
+'
+expect_rc 0 mf add "$E2E_TMP/tree/mf-hello-1.0" --dry-run --json
+check_plan "$E2E_OUT" "add --dry-run: one add job" '
+assert [j["kind"] for j in jobs] == ["add"] and jobs[0]["version"] == "2.0", jobs
+'
+expect_no_file "$SRC/mf-hello-2.0"
+expect_no_file "$DKMS/mf-hello/2.0"
+
 expect_eq "--dry-run wrote nothing in the scratch root" "$before" "$(snapshot)"
+if [ -e "$DKMS/mok.key" ]; then not_ok "--dry-run made no key pair" "$DKMS/mok.key"; else ok "--dry-run made no key pair"; fi
 expect_rc 0 mf status
 expect_lines "$E2E_OUT" "mf-consumer/1.0: added" "mf-hello/1.0: added"
 
 # A real install, then the remove plan over both kernels.
 expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2"
 expect_rc 0 mf remove mf-hello/1.0 --all --dry-run --json
-check_plan "$E2E_OUT" "remove --all plan: uninstall -> depmod -> unbuild per kernel" '
+check_plan "$E2E_OUT" "remove --all plan: uninstall -> depmod -> unbuild per kernel -> remove" '
+r = find("remove", "mf-hello")
 for k in (K1, K2):
     u, d, b = find("uninstall", "mf-hello", k), find("depmod", None, k), find("unbuild", "mf-hello", k)
     assert deps(d) == {u} and deps(b) == {d}
+    assert {u, d, b} <= deps(r)
 '
+
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --dry-run --json
+check_plan "$E2E_OUT" "build of a built one: nothing to do, decided" '
+b = find("build", "mf-hello", K1)
+assert jobs[b]["decision"] == {"verdict": "already-built"}, jobs[b]
+assert [j["kind"] for j in jobs] == ["eval", "build"], jobs
+'
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --dry-run --json --force
+check_plan "$E2E_OUT" "build --force of a built one: an unbuild job first; no keygen (the install made the key); the install stored its result: cached, no store" '
+b, u = find("build", "mf-hello", K1), find("unbuild", "mf-hello", K1)
+assert u in deps(b)
+assert not [j for j in jobs if j["kind"] in ("keygen", "store")], jobs
+d = jobs[b]["decision"]
+assert d["verdict"] == "build" and len(d["cache_key"]) == 64 and d["cached"] is True, d
+'
+
+# BUILD_EXCLUSIVE is decided with the plan, with its reason.
+mkdir -p "$E2E_TMP/excl"
+cp -r "$MODFORGE_SRC/examples/mf-hello-1.0" "$E2E_TMP/excl/mf-excl-1.0"
+sed -i -e "s/^PACKAGE_NAME=.*/PACKAGE_NAME=\"mf-excl\"/" "$E2E_TMP/excl/mf-excl-1.0/dkms.conf"
+printf 'BUILD_EXCLUSIVE_KERNEL="^%s$"\n' "$K2" >>"$E2E_TMP/excl/mf-excl-1.0/dkms.conf"
+expect_rc 0 mf add "$E2E_TMP/excl/mf-excl-1.0" -k "$K1"
+expect_rc 0 mf build mf-excl/1.0 -k "$K1" -k "$K2" --dry-run --json
+check_plan "$E2E_OUT" "BUILD_EXCLUSIVE: refused with 77 and the rule for the kernel it excludes" '
+d1 = jobs[find("build", "mf-excl", K1)]["decision"]
+d2 = jobs[find("build", "mf-excl", K2)]["decision"]
+assert d1["verdict"] == "refused" and d1["exit_code"] == 77 and "BUILD_EXCLUSIVE_KERNEL" in d1["excluded"], d1
+assert d2["verdict"] == "build", d2
+'
+
+# framework.conf post_transaction: one job after every other one.
+printf 'post_transaction="true"\n' >"$MODFORGE_ETC_DKMS/framework.conf"
+expect_rc 0 mf uninstall mf-hello/1.0 -k "$K1" -k "$K2" --dry-run --json
+check_plan "$E2E_OUT" "post_transaction waits for every other job" '
+p = find("post_transaction")
+assert deps(p) == set(range(len(jobs))) - {p}, jobs[p]
+'
+rm -f "$MODFORGE_ETC_DKMS/framework.conf"
 e2e_done

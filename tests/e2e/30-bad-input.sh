@@ -151,10 +151,12 @@ diag "--- a sandbox that cannot reach its paths says which call failed on which 
 if [ "$(id -u)" = 0 ] && modforge_only "the sandbox's build user (dkms builds as root)"; then
 	CLOSED=$E2E_TMP/closed
 	mkdir -m 700 "$CLOSED"
-	# All of the root below a directory the build user cannot enter: dkms.conf is not read.
+	# All of the root below a directory the build user cannot enter: the add reads the
+	# dkms.conf of the tree given; the build cannot read the copy in the source tree.
 	use_root "$(new_root closed/main)"
-	expect_rc 8 mf add "$MODFORGE_SRC/examples/mf-hello-1.0"
-	expect_text "Cannot run bash to read $SRC/mf-hello-1.0/dkms.conf: open($SRC/mf-hello-1.0): Permission denied" "$E2E_ERR"
+	expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0"
+	expect_rc 8 mf build mf-hello/1.0 -k "$K1"
+	expect_text "Cannot run bash to read $DKMS/mf-hello/1.0/source/dkms.conf: open($SRC/mf-hello-1.0): Permission denied" "$E2E_ERR"
 	expect_text "The sandbox's build user (uid 65534) must be able to reach every path it is shown" "$E2E_ERR"
 	# Only the dkms tree there: dkms.conf is read, the build's own sandbox cannot start.
 	use_root "$(new_root open)"

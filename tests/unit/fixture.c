@@ -1,6 +1,7 @@
 /* fixture.c - see fixture.h. */
 #include "fixture.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -29,4 +30,15 @@ void fixture_snapshot(const char *root, struct buf *b)
 	FILE *p = popen(cmd, "r");
 	CHECK(p && buf_read_fd(b, fileno(p)) == 0);
 	CHECK(p && pclose(p) == 0);
+}
+
+char *fixture_tmpdir(const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+	char *dir = xasprintf("%s/mf-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		exit(2);
+	}
+	return dir;
 }

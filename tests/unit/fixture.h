@@ -15,4 +15,8 @@ void fixture_expect(FILE *f, const char *want, struct buf *scratch);
  * type, mode and link target, every file's md5sum. */
 void fixture_snapshot(const char *root, struct buf *b);
 
+/* A new empty directory $TMPDIR/mf-<name>-XXXXXX (newly allocated path); exits 2 when it
+ * cannot be made. */
+char *fixture_tmpdir(const char *name);
+
 #endif

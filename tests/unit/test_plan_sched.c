@@ -115,7 +115,7 @@ static void test_cycle_and_json(void)
 	free(cycle);
 	CHECK(plan_find(&p, JOB_BUILD, "b", "1", "k", "x") == (long)b);
 	CHECK(plan_find(&p, JOB_INSTALL, "b", "1", "k", "x") == -1);
-	char *js = plan_json(&p);
+	char *js = plan_json(&p, NULL);
 	CHECK(strstr(js, "\"schema\":\t\"modforge.plan/1\"") != NULL);
 	free(js);
 	plan_release(&p);

@@ -16,6 +16,7 @@
 #include "common/xalloc.h"
 #include "orchestrator/status.h"
 #include "orchestrator/tree.h"
+#include "fixture.h"
 #include "tap.h"
 
 #define K1 "6.1.0-56-amd64"
@@ -23,19 +24,14 @@
 #define A "x86_64"
 
 struct fx {
-	char root[256];
+	char *root;
 	char *dkms, *src, *lib;
 	struct tree_paths p;
 };
 
 static void fx_init(struct fx *x)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(x->root, sizeof(x->root), "%s/mf-tree-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(x->root)) {
-		perror("mkdtemp");
-		exit(2);
-	}
+	x->root = fixture_tmpdir("tree");
 	x->dkms = path_join(x->root, "dkms");
 	x->src = path_join(x->root, "src");
 	x->lib = path_join(x->root, "lib");
@@ -46,6 +42,7 @@ static void fx_init(struct fx *x)
 static void fx_fini(struct fx *x)
 {
 	rm_rf(x->root);
+	free(x->root);
 	free(x->dkms);
 	free(x->src);
 	free(x->lib);
