@@ -21,6 +21,13 @@
 #ifndef MODFORGE_LAYOUT_H
 #define MODFORGE_LAYOUT_H
 
+/* The roots a command works on (moved by --dkmstree, --sourcetree, --installtree). */
+struct tree_paths {
+	const char *dkms_tree;     /* default /var/lib/dkms */
+	const char *source_tree;   /* default /usr/src */
+	const char *install_tree;  /* default /lib/modules */
+};
+
 /* The prefix of a depmod root's name in the dkms tree (a killed depmod's is deleted). */
 #define LAYOUT_DEPMOD_ROOT_PREFIX ".modforge-depmod-"
 /* The file name in <t>/.modforge of the journal. */

@@ -4,7 +4,7 @@
  * plain child with a clean environment, and the sandbox issue moves it into the sandbox
  * without touching its callers. The bash program is executor/confeval.sh, compiled into
  * the binary. Output: for each target, one record (format in confeval.sh) that
- * orchestrator/conf.c parses.
+ * orchestrator/conf/conf.c parses.
  */
 #ifndef MODFORGE_CONFEVAL_H
 #define MODFORGE_CONFEVAL_H

@@ -1,6 +1,6 @@
 # confeval.sh - evaluates a module's dkms.conf (and its /etc/dkms overrides) for many
 # targets in one bash process, the way dkms 3.4.3 reads them, and prints the whitelisted
-# directives as NUL-separated records for orchestrator/conf.c. Compiled into the binary
+# directives as NUL-separated records for orchestrator/conf/conf.c. Compiled into the binary
 # as the C string confeval_sh; executor/confeval.c runs it as `bash -c "$confeval_sh"`.
 #
 # Arguments (everything comes from argv; the environment holds only PATH, LANG, LC_ALL,

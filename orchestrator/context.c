@@ -1,7 +1,7 @@
 /* context.c - reporting to the user for every room of the orchestrator: dkms's error()
  * and warn() texts (see context.h). Part of the library, so that no library code needs
  * the executable's main.c. */
-#include "context.h"
+#include "orchestrator/context.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -11,9 +11,9 @@
 struct sandbox_filter;
 struct framework;
 
-#include "orchestrator/cli.h"
-#include "orchestrator/conf.h"
-#include "orchestrator/tree.h"
+#include "orchestrator/request.h"
+#include "orchestrator/distro.h"
+#include "common/layout.h"
 
 struct ctx {
 	const struct request *req;

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "common/macro.h"
-#include "sandbox.h"
 
 /* Denied outright (EPERM). */
 static const char *const denied[] = {

@@ -17,6 +17,10 @@ struct sandbox_filter;
 
 /* Builds the filter and keeps its BPF program in *out (the caller owns it: filter_free).
  * Returns 0 or -errno. */
+/* Compiles the seccomp filter once, in the caller. Returns 0 or -errno; the caller owns
+ * *out and frees it with sandbox_filter_free once no spawn uses it. */
+int sandbox_filter_new(struct sandbox_filter **out);
+void sandbox_filter_free(struct sandbox_filter *f);
 int filter_compile(struct sandbox_filter **out);
 void filter_free(struct sandbox_filter *f);
 /* Loads a compiled filter into the calling thread: one prctl, no allocation, so it is

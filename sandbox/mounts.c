@@ -21,7 +21,7 @@
 
 #include "common/failure.h"
 #include "common/macro.h"
-#include "sandbox.h"
+#include "policy.h"
 
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001

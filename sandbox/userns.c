@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "common/failure.h"
-#include "sandbox.h"
+#include "policy.h"
 
 /* Writes s to path. Returns 0 or -errno (named in why). */
 static int write_file(const char *path, const char *s, struct failure *why)

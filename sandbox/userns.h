@@ -14,6 +14,14 @@ struct failure;
 /* Switches a root caller to uid/gid (0 = the defaults of sandbox.h), then unshares a
  * user namespace mapping only its uid and gid. Returns 0, -SANDBOX_ENOUSERNS when the
  * kernel refuses the namespace, or -errno; why (may be NULL) names the failed call. */
+struct sandbox_policy;
+
 int userns_enter(uid_t uid, gid_t gid, struct failure *why);
+/* Checks in a short-lived child that this policy's user namespace can be made (the uid
+ * switch, unshare, maps, a mount). Returns 0, -SANDBOX_ENOUSERNS or -errno. */
+int sandbox_probe(const struct sandbox_policy *policy);
+/* A one-line reason user namespaces are unavailable, naming the setting to change. */
+const char *sandbox_userns_hint(void);
+
 
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "orchestrator/cli.h"
+#include "orchestrator/commands/cli.h"
 #include "tap.h"
 
 static int parse(struct request *r, struct cli_error *e, char **argv)

@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "common/buf.h"
-#include "orchestrator/conf.h"
+#include "orchestrator/conf/conf.h"
+#include "orchestrator/conf/confdump.h"
 #include "tap.h"
 
 static const struct conf_target K61 = { "6.1.0-56-amd64", "x86_64" };

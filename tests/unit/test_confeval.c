@@ -11,7 +11,8 @@
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "executor/confeval.h"
-#include "orchestrator/conf.h"
+#include "orchestrator/conf/conf.h"
+#include "orchestrator/conf/confdump.h"
 #include "tap.h"
 
 #define MAX_T 4

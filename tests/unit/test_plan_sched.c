@@ -6,8 +6,8 @@
 
 #include "common/macro.h"
 #include "executor/proc.h"
-#include "orchestrator/plan.h"
-#include "orchestrator/sched.h"
+#include "orchestrator/plan/plan.h"
+#include "orchestrator/plan/sched.h"
 #include "tap.h"
 
 struct trace {

@@ -1,5 +1,5 @@
-/* test_plan_shapes.c - the plan shapes every command is made of (orchestrator/jobs_plan.c)
- * and what a plan decides for a build (orchestrator/decide.c), over a fake root in a temp
+/* test_plan_shapes.c - the plan shapes every command is made of (orchestrator/plan/jobs_plan.c)
+ * and what a plan decides for a build (orchestrator/plan/decide.c), over a fake root in a temp
  * dir: no process runs, nothing is forked, nothing in the root changes.
  */
 #include <stdio.h>
@@ -11,11 +11,11 @@
 #include "common/buf.h"
 #include "common/fsutil.h"
 #include "common/xalloc.h"
-#include "orchestrator/conf.h"
+#include "orchestrator/conf/conf.h"
 #include "orchestrator/context.h"
-#include "orchestrator/framework.h"
-#include "orchestrator/jobs.h"
-#include "orchestrator/targets.h"
+#include "orchestrator/conf/framework.h"
+#include "orchestrator/plan/jobs.h"
+#include "orchestrator/plan/targets.h"
 #include "fixture.h"
 #include "tap.h"
 

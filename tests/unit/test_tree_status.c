@@ -14,8 +14,8 @@
 
 #include "common/fsutil.h"
 #include "common/xalloc.h"
-#include "orchestrator/status.h"
-#include "orchestrator/tree.h"
+#include "orchestrator/tree/status.h"
+#include "orchestrator/tree/tree.h"
 #include "fixture.h"
 #include "tap.h"
 

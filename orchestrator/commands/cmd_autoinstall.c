@@ -1,0 +1,283 @@
+/* cmd_autoinstall.c - build and install the latest version of every AUTOINSTALL module
+ * for one or more kernels, as ONE plan: BUILD_DEPENDS become per-kernel edges (a
+ * dependent's build waits for its dependency's install on that kernel), independent
+ * builds share the run's job budget, depmod runs once per kernel after its installs.
+ * Per kernel, the text and exit codes are dkms 3.4.3's autoinstall.
+ */
+#include "orchestrator/commands/commands.h"
+
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "orchestrator/conf/conf.h"
+#include "orchestrator/plan/confload.h"
+#include "orchestrator/context.h"
+#include "orchestrator/plan/jobs.h"
+#include "orchestrator/plan/targets.h"
+#include "orchestrator/tree/tree.h"
+#include "common/vercmp.h"
+
+/* One module's latest version on one kernel. */
+struct slot {
+	struct module_conf *conf;
+	bool installed;            /* already installed there: nothing to do */
+	bool planned;              /* AUTOINSTALL and not installed */
+	size_t build_job, install_job;
+	struct buf missing;        /* BUILD_DEPENDS nothing in this run provides */
+};
+
+struct candidate {
+	const char *module;
+	const char *version;       /* latest by dkms's VER() */
+	struct slot *slots;        /* one per target */
+};
+
+struct autoinstall {
+	struct ctx *c;
+	const struct target_list *tl;
+	struct tree *tree;
+	struct candidate *cands;
+	size_t n;
+};
+
+/* Lists each added module once with its latest version; reports broken ones. */
+static void collect_latest(struct autoinstall *a)
+{
+	for (size_t i = 0; i < a->tree->n_modules; i++) {
+		const struct tree_module *m = &a->tree->modules[i];
+		const char *latest = NULL;
+		for (size_t j = 0; j < m->n_versions; j++) {
+			const struct tree_version *v = &m->versions[j];
+			if (v->state == TREE_V_BROKEN) {
+				ctx_error(a->c, "%s/%s is broken! Missing the source directory or the symbolic link pointing to it.\n"
+					  "Manual intervention is required!", m->name, v->version);
+				continue;
+			}
+			if (v->state == TREE_V_ADDED && (!latest || dkms_vercmp(v->version, latest) > 0))
+				latest = v->version;
+		}
+		if (!latest)
+			continue;
+		a->cands = xrealloc(a->cands, (a->n + 1) * sizeof(*a->cands));
+		a->cands[a->n++] = (struct candidate){ m->name, latest, xcalloc(a->tl->n, sizeof(struct slot)) };
+	}
+}
+
+/* Reads each candidate's conf for every kernel (one bash run per module). */
+static int select_candidates(struct autoinstall *a)
+{
+	const struct target_list *tl = a->tl;
+	struct module_conf **confs = xcalloc(tl->n, sizeof(*confs));
+	int e = 0;
+	for (size_t i = 0; i < a->n && !e; i++) {
+		struct candidate *k = &a->cands[i];
+		_cleanup_free_ char *src = tree_source_link(&a->c->paths, k->module, k->version);
+		_cleanup_free_ char *conf = path_join(src, "dkms.conf");
+		struct conf_load l = { .module = k->module, .version = k->version, .conf_path = conf };
+		e = confload(a->c, &l, tl->items, tl->n, confs);
+		for (size_t t = 0; t < tl->n && !e; t++) {
+			struct slot *s = &k->slots[t];
+			_cleanup_free_ char *v = tree_installed_version(&a->c->paths, k->module, tl->items[t].kernel, tl->items[t].arch);
+			s->conf = confs[t];
+			s->installed = v && strcmp(v, k->version) == 0;
+			s->planned = !s->installed && s->conf->autoinstall;
+		}
+	}
+	free(confs);
+	return e;
+}
+
+static struct candidate *find_cand(struct autoinstall *a, const char *m)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->cands[i].module, m) == 0)
+			return &a->cands[i];
+	return NULL;
+}
+
+static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
+{
+	struct target *tg = &a->tl->items[t];
+	jobs_plan_depmod(s, tg);
+	_cleanup_strv_ struct strv provided = STRV_INIT; /* installed by this plan on tg */
+	for (size_t i = 0; i < a->n; i++)
+		if (a->cands[i].slots[t].planned)
+			strv_push(&provided, a->cands[i].module);
+	for (size_t i = 0; i < a->n; i++) {
+		struct candidate *k = &a->cands[i];
+		struct slot *sl = &k->slots[t];
+		if (!sl->planned)
+			continue;
+		_cleanup_free_ char *src = tree_source_link(&a->c->paths, k->module, k->version);
+		sl->build_job = jobs_plan_build(a->c, s, k->module, k->version, tg, sl->conf, src, &provided, true, -1);
+		struct job_payload *p = s->payloads[sl->build_job];
+		p->announce = xasprintf("Autoinstall of module %s/%s for kernel %s (%s)", k->module, k->version,
+					tg->kernel, tg->arch);
+		sl->install_job = jobs_plan_install(s, k->module, k->version, tg, sl->conf, sl->build_job, DEP_ORDER);
+		s->payloads[sl->install_job]->blank_after = true;
+	}
+	for (size_t i = 0; i < a->n; i++) {
+		struct slot *sl = &a->cands[i].slots[t];
+		if (!sl->planned)
+			continue;
+		for (size_t d = 0; d < sl->conf->n_build_depends; d++) {
+			const char *dep = sl->conf->build_depends[d];
+			struct candidate *on = find_cand(a, dep);
+			if (on && on->slots[t].planned)
+				plan_dep_kind(&s->plan, sl->build_job, on->slots[t].install_job, DEP_OR_EXCLUDED);
+			else if (!on || !on->slots[t].installed)
+				buf_addf(&sl->missing, "%s%s", sl->missing.len ? " " : "", dep);
+		}
+		/* A module whose dependency nothing provides is never started, as in dkms. */
+		if (sl->missing.len)
+			s->plan.jobs[sl->build_job].state = JOB_SKIPPED;
+	}
+}
+
+/* Orders candidates by when their install ended on target t: how dkms lists them. */
+struct end_order {
+	const struct job_set *s;
+	size_t t;
+};
+
+static int by_install_end(const void *x, const void *y, void *data)
+{
+	const struct end_order *o = data;
+	const struct slot *a = &(*(struct candidate *const *)x)->slots[o->t];
+	const struct slot *b = &(*(struct candidate *const *)y)->slots[o->t];
+	long sa = a->planned ? o->s->plan.jobs[a->install_job].end_seq : 0;
+	long sb = b->planned ? o->s->plan.jobs[b->install_job].end_seq : 0;
+	return (sa > sb) - (sa < sb);
+}
+
+static bool dep_failed(const struct job_set *s, const struct slot *sl)
+{
+	const struct job *b = &s->plan.jobs[sl->build_job];
+	return sl->missing.len || (b->state == JOB_SKIPPED && b->exit_code != 77);
+}
+
+/* dkms's closing lines for target t; returns true if something failed. */
+static bool summary(struct autoinstall *a, const struct job_set *s, size_t t)
+{
+	struct buf ok = BUF_INIT, skipped = BUF_INIT, failed = BUF_INIT;
+	struct candidate **order = xcalloc(a->n ? a->n : 1, sizeof(*order));
+	bool bad = false;
+	for (size_t i = 0; i < a->n; i++)
+		order[i] = &a->cands[i];
+	struct end_order eo = { s, t };
+	qsort_r(order, a->n, sizeof(*order), by_install_end, &eo);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct slot *sl = &order[i]->slots[t];
+		const char *m = order[i]->module;
+		if (sl->installed)
+			buf_addf(&ok, "%s%s", ok.len ? " " : "", m);
+		if (!sl->planned || dep_failed(s, sl))
+			continue;
+		const struct job *b = &s->plan.jobs[sl->build_job], *in = &s->plan.jobs[sl->install_job];
+		if (in->state == JOB_DONE)
+			buf_addf(&ok, "%s%s", ok.len ? " " : "", m);
+		else if (b->exit_code == 77 || in->exit_code == 77)
+			buf_addf(&skipped, "%s%s", skipped.len ? " " : "", m);
+		else
+			buf_addf(&failed, "%s%s(%d)", failed.len ? " " : "", m,
+				 b->state == JOB_FAILED ? b->exit_code : in->exit_code);
+	}
+	free(order);
+	const char *kv = a->tl->items[t].kernel;
+	FILE *out = a->c->out;
+	if (ok.len)
+		fprintf(out, "Autoinstall on %s succeeded for module(s) %s.\n", kv, ok.data);
+	if (skipped.len)
+		fprintf(out, "Autoinstall on %s was skipped for module(s) %s.\n", kv, skipped.data);
+	if (failed.len)
+		fprintf(out, "Autoinstall on %s failed for module(s) %s.\n", kv, failed.data);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct slot *sl = &a->cands[i].slots[t];
+		if (!sl->planned || !dep_failed(s, sl))
+			continue;
+		fprintf(out, "%s/%s autoinstall failed due to missing dependencies: %s.\n", a->cands[i].module,
+			a->cands[i].version, sl->missing.len ? sl->missing.data : "(a dependency failed)");
+		bad = true;
+	}
+	bad |= failed.len > 0;
+	buf_release(&ok);
+	buf_release(&skipped);
+	buf_release(&failed);
+	return bad;
+}
+
+static int autoinstall_run(struct autoinstall *a)
+{
+	int e = select_candidates(a);
+	if (e)
+		return e;
+	struct job_set s = JOB_SET_INIT;
+	bool any = false;
+	for (size_t t = 0; t < a->tl->n; t++) {
+		plan_target(a, &s, t);
+		for (size_t i = 0; i < a->n; i++)
+			any |= a->cands[i].slots[t].planned;
+	}
+	int ret = 0;
+	char *cycle = NULL;
+	if (plan_check_cycles(&s.plan, &cycle) < 0) {
+		ctx_error(a->c, "BUILD_DEPENDS form a cycle: %s", cycle);
+		free(cycle);
+		ret = 11;
+	} else if (a->c->req->dry_run) {
+		jobs_print_plan(a->c, &s);
+	} else if (any) {
+		jobs_run(a->c, &s);
+		bool bad = false;
+		for (size_t t = 0; t < a->tl->n; t++)
+			bad |= summary(a, &s, t);
+		if (bad) {
+			ctx_error(a->c, "One or more modules failed to install during autoinstall.\n"
+				  "Refer to previous errors for more information.");
+			ret = 11;
+		}
+	}
+	jobs_release(&s);
+	return ret;
+}
+
+int cmd_autoinstall(struct ctx *c)
+{
+	_cleanup_free_ char *no = path_join(c->etc_dkms, "no-autoinstall");
+	if (path_exists(no)) {
+		fprintf(c->out, "Automatic installation of modules has been disabled.\n");
+		return 0;
+	}
+	if (c->req->all) {
+		ctx_error(c, "The action autoinstall does not support the --all parameter.");
+		return 5;
+	}
+	int e = check_root(c);
+	if (e)
+		return e;
+	struct target_list tl = { 0 };
+	e = c->req->all_kernels ? targets_with_headers(c, &tl) : targets_from_request(c, &tl);
+	if (e)
+		return e;
+	struct autoinstall a = { .c = c, .tl = &tl };
+	e = tree_scan(&c->paths, &a.tree);
+	if (e == 0) {
+		collect_latest(&a);
+		e = autoinstall_run(&a);
+	}
+	for (size_t i = 0; i < a.n; i++) {
+		for (size_t t = 0; t < tl.n; t++) {
+			if (a.cands[i].slots[t].conf)
+				conf_free(a.cands[i].slots[t].conf);
+			buf_release(&a.cands[i].slots[t].missing);
+		}
+		free(a.cands[i].slots);
+	}
+	free(a.cands);
+	tree_free(a.tree);
+	targets_release(&tl);
+	return e;
+}

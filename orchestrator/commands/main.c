@@ -1,0 +1,243 @@
+/* main.c - modforge's entry: parse the command line, set up the context, run the verb,
+ * return its exit code. Invoked as `dkms` (argv[0]) it behaves as dkms 3.4.3.
+ *
+ * Roots: --dkmstree/--sourcetree/--installtree move the trees; MODFORGE_ETC_DKMS moves
+ * /etc/dkms (framework.conf, per-module overrides, no-autoinstall) so tests never read
+ * the host's.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/xalloc.h"
+#include "orchestrator/commands/cli.h"
+#include "orchestrator/commands/commands.h"
+#include "orchestrator/conf/conf.h"
+#include "orchestrator/context.h"
+#include "orchestrator/conf/framework.h"
+#include "orchestrator/tree/recover.h"
+#include "orchestrator/plan/signing.h"
+#include "sandbox/sandbox.h"
+
+#define DKMS_COMPAT_RELEASE "3.4.3"
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+static void print_usage(const char *prog)
+{
+	struct strv lines = STRV_INIT;
+	cli_usage(prog, &lines);
+	for (size_t i = 0; i < lines.n; i++)
+		puts(lines.items[i]);
+	strv_release(&lines);
+}
+
+/* dkms's distro_version(): ubuntu if ID is ubuntu, else the first ID_LIKE word, else ID. */
+static char *os_release_value(const char *text, const char *key)
+{
+	size_t kl = strlen(key);
+	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+		if (strncmp(l, key, kl) != 0 || l[kl] != '=')
+			continue;
+		const char *v = l + kl + 1;
+		size_t n = strcspn(v, "\n");
+		if (n && (*v == '"' || *v == '\'')) {
+			v++;
+			n -= n >= 2 ? 2 : 1;
+		}
+		return xstrndup(v, strcspn(v, " \"'\n") < n ? strcspn(v, " \"'\n") : n);
+	}
+	return NULL;
+}
+
+static enum conf_distro read_distro(char **running)
+{
+	struct buf b = BUF_INIT;
+	enum conf_distro d = DISTRO_OTHER;
+	*running = NULL;
+	if (buf_read_file(&b, "/etc/os-release") == 0 || buf_read_file(&b, "/usr/lib/os-release") == 0) {
+		d = conf_distro_from_os_release(b.data);
+		char *id = os_release_value(b.data, "ID");
+		char *like = os_release_value(b.data, "ID_LIKE");
+		if (id && strcmp(id, "ubuntu") == 0)
+			*running = xstrdup(id);
+		else if (like)
+			*running = xstrdup(like);
+		else if (id)
+			*running = xstrdup(id);
+		free(id);
+		free(like);
+	}
+	buf_release(&b);
+	if (!*running)
+		*running = xstrdup("");
+	return d;
+}
+
+static int online_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (int)n : 1;
+}
+
+/* Untrusted steps run confined unless --no-sandbox; a machine without usable user
+ * namespaces gets a clear error naming the setting, never a silent fallback. */
+static int setup_sandbox(struct ctx *c, struct sandbox_filter **filter)
+{
+	*filter = NULL;
+	const char *uid = getenv("MODFORGE_BUILD_UID");
+	c->build_uid = uid && *uid ? (uid_t)strtoul(uid, NULL, 10) : SANDBOX_BUILD_UID_DEFAULT;
+	c->build_gid = uid && *uid ? (gid_t)c->build_uid : SANDBOX_BUILD_GID_DEFAULT;
+	if (c->req->no_sandbox) {
+		ctx_warn(c, "--no-sandbox: dkms.conf, patches, scripts and make run unconfined, with modforge's own privileges.");
+		c->sandbox = false;
+		return 0;
+	}
+	c->sandbox = true;
+	if (c->req->action == ACT_STATUS || c->req->dry_run)
+		return 0;
+	struct sandbox_policy probe = { .confine = true, .build_uid = c->build_uid, .build_gid = c->build_gid };
+	int e = sandbox_probe(&probe);
+	if (e == -SANDBOX_ENOUSERNS) {
+		ctx_error(c, "Cannot confine untrusted build steps: %s\n"
+			  "modforge never builds unconfined on its own; --no-sandbox does, explicitly.", sandbox_userns_hint());
+		return 1;
+	}
+	if (e < 0) {
+		ctx_error(c, "Cannot confine untrusted build steps: %s", strerror(-e));
+		return 1;
+	}
+	if (sandbox_filter_new(filter) == 0)
+		c->filter = *filter;
+	return 0;
+}
+
+static int dispatch(struct ctx *c)
+{
+	switch (c->req->action) {
+	case ACT_ADD: return cmd_add(c);
+	case ACT_BUILD: return cmd_build(c);
+	case ACT_INSTALL: return cmd_install(c);
+	case ACT_UNINSTALL: return cmd_uninstall(c);
+	case ACT_UNBUILD: return cmd_unbuild(c);
+	case ACT_REMOVE: return cmd_remove(c);
+	case ACT_STATUS: return cmd_status(c);
+	case ACT_AUTOINSTALL:
+	case ACT_KERNEL_POSTINST: return cmd_autoinstall(c);
+	case ACT_GENERATE_MOK: return signing_generate_mok(c, c->out);
+	case ACT_KERNEL_PRERM: return cmd_kernel_prerm(c);
+	case ACT_KERNEL_PREINST: return cmd_kernel_preinst(c);
+	default:
+		break;
+	}
+	ctx_error(c, "The action %s is not implemented by modforge yet.", action_name(c->req->action));
+	return 1;
+}
+
+static const char *pick(const char *cli, const char *framework, const char *builtin)
+{
+	return cli ? cli : framework && *framework ? framework : builtin;
+}
+
+static void setup_ctx(struct ctx *c, const struct request *req, const char *prog, struct framework *fw)
+{
+	c->req = req;
+	c->prog = prog;
+	c->release = "modforge-" MODFORGE_VERSION;
+	const char *etc = getenv("MODFORGE_ETC_DKMS");
+	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
+	(void)framework_read(c->etc_dkms, fw);
+	c->fw = fw;
+	c->paths.dkms_tree = pick(req->dkms_tree, fw->dkms_tree, "/var/lib/dkms");
+	c->paths.source_tree = pick(req->source_tree, fw->source_tree, "/usr/src");
+	c->paths.install_tree = pick(req->install_tree, fw->install_tree, "/lib/modules");
+	c->distro = read_distro(&c->running_distribution_owned);
+	c->running_distribution = c->running_distribution_owned;
+	const char *pj = req->parallel_jobs ? req->parallel_jobs
+			 : fw->parallel_jobs ? fw->parallel_jobs : getenv("parallel_jobs");
+	if (pj && *pj)
+		c->parallel_jobs = xstrdup(strcmp(pj, "0") == 0 ? "" : pj);
+	else
+		c->parallel_jobs = xasprintf("%d", online_cpus());
+	/* -j N is the budget of the whole run (the jobserver's slots); 0 or junk = CPUs. */
+	char *end = NULL;
+	long n = strtol(c->parallel_jobs, &end, 10);
+	c->max_jobs = (*c->parallel_jobs && end && !*end && n > 0 && n < 4096) ? (int)n : online_cpus();
+	c->is_root = geteuid() == 0;
+	c->out = stdout;
+	c->err = stderr;
+}
+
+int main(int argc, char **argv)
+{
+	const char *prog = base_name(argv[0]);
+	struct request req;
+	struct cli_error err = { 0 };
+	memset(&req, 0, sizeof(req));
+	umask(022);
+	for (const char *const *v = (const char *const[]){ "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS", NULL }; *v; v++)
+		unsetenv(*v);
+	int rc = cli_parse(argc, argv, &req, &err);
+	if (req.quiet) {
+		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+	}
+	for (size_t i = 0; i < req.deprecated.n; i++)
+		fprintf(stderr, "Deprecated feature: %s\n", req.deprecated.items[i]);
+	if (rc < 0) {
+		fprintf(stderr, "\nError! %s\n", err.message);
+		if (err.show_usage)
+			print_usage(argv[0]);
+		rc = err.exit_code;
+		goto out;
+	}
+	if (req.show_version) {
+		if (strcmp(prog, "modforge") == 0)
+			printf("modforge-%s (dkms-%s compatible)\n", MODFORGE_VERSION, DKMS_COMPAT_RELEASE);
+		else
+			printf("dkms-%s\n", DKMS_COMPAT_RELEASE);
+		goto out;
+	}
+	if (req.show_help) {
+		print_usage(argv[0]);
+		goto out;
+	}
+	for (size_t i = 0; i < req.warnings.n; i++)
+		fprintf(stderr, "Warning: %s\n", req.warnings.items[i]);
+	if (req.action == ACT_NONE) {
+		fprintf(stderr, "\nError! Unknown action specified: \"\"\n");
+		print_usage(argv[0]);
+		goto out;
+	}
+	struct ctx c = { 0 };
+	struct framework fw;
+	setup_ctx(&c, &req, prog, &fw);
+	struct sandbox_filter *filter = NULL;
+	rc = setup_sandbox(&c, &filter);
+	if (rc == 0 && !req.dry_run)
+		rc = tree_recover(&c);
+	if (rc == 0)
+		rc = dispatch(&c);
+	sandbox_filter_free(filter);
+	fflush(stdout);
+	framework_release(&fw);
+	free(c.parallel_jobs);
+	free(c.running_distribution_owned);
+out:
+	cli_error_release(&err);
+	request_release(&req);
+	return rc;
+}

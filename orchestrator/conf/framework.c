@@ -1,0 +1,97 @@
+#include "orchestrator/conf/framework.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/xalloc.h"
+#include "executor/untrusted.h"
+
+/* Sources every framework file of the directory $1, as dkms does. */
+#define SOURCE_FRAMEWORK_SH                                                  \
+	"for f in \"$1\"/framework.conf \"$1\"/framework.conf.d/*.conf; do\n" \
+	"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"                            \
+	"done\n"
+
+/* Then prints NAME NUL VALUE NUL for each whitelisted name the files set. */
+static const char framework_sh[] =
+	SOURCE_FRAMEWORK_SH
+	"for v in source_tree dkms_tree install_tree parallel_jobs verbose sign_file mok_signing_key \\\n"
+	"         mok_certificate compress_gzip_opts compress_xz_opts compress_zstd_opts \\\n"
+	"         post_transaction; do\n"
+	"  [ -n \"${!v+x}\" ] && printf '%s\\0%s\\0' \"$v\" \"${!v}\"\n"
+	"done\n"
+	"exit 0\n";
+
+/* The whitelisted names, each with its field. */
+static const struct {
+	const char *name;
+	size_t off;
+} fields[] = {
+#define F(n) { #n, offsetof(struct framework, n) }
+	F(source_tree), F(dkms_tree), F(install_tree), F(parallel_jobs), F(verbose), F(sign_file),
+	F(mok_signing_key), F(mok_certificate), F(compress_gzip_opts), F(compress_xz_opts),
+	F(compress_zstd_opts), F(post_transaction),
+#undef F
+};
+
+static char **field(struct framework *fw, const char *name)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (strcmp(fields[i].name, name) == 0)
+			return (char **)((char *)fw + fields[i].off);
+	return NULL;
+}
+
+int framework_read(const char *etc_dkms, struct framework *fw)
+{
+	memset(fw, 0, sizeof(*fw));
+	char *argv[] = { "bash", "-c", (char *)framework_sh, "framework", (char *)etc_dkms, NULL };
+	char *env[] = { "LC_ALL=C", NULL };
+	struct untrusted_cmd cmd = { .argv = argv, .cwd = "/", .extra_env = env, .out_fd = -1 };
+	struct buf out = BUF_INIT;
+	int code = 0;
+	int r = untrusted_capture(&cmd, &out, -1, &code);
+	for (size_t i = 0; r == 0 && i < out.len;) {
+		const char *name = out.data + i;
+		size_t nl = strlen(name);
+		if (i + nl + 1 >= out.len)
+			break;
+		const char *value = name + nl + 1;
+		char **f = field(fw, name);
+		if (f) {
+			free(*f);
+			*f = xstrdup(value);
+		}
+		i += nl + 1 + strlen(value) + 1;
+	}
+	buf_release(&out);
+	return r;
+}
+
+void framework_release(struct framework *fw)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		free(*(char **)((char *)fw + fields[i].off));
+	memset(fw, 0, sizeof(*fw));
+}
+
+const char *framework_value(const struct framework *fw, const char *value, const char *env_name)
+{
+	if (value)
+		return value;
+	const char *e = getenv(env_name);
+	return e && *e ? e : NULL;
+}
+
+int framework_post_transaction(const char *etc_dkms, const char *kernel, int *exit_code)
+{
+	static const char script[] = SOURCE_FRAMEWORK_SH
+		"[ -n \"${post_transaction-}\" ] && eval \"$post_transaction\"\n";
+	_cleanup_free_ char *kv = xasprintf("kernelver=%s", kernel);
+	char *argv[] = { "bash", "-c", (char *)script, "post_transaction", (char *)etc_dkms, NULL };
+	char *env[] = { kv, NULL };
+	struct untrusted_cmd uc = { .argv = argv, .cwd = "/", .extra_env = env, .out_fd = -1 };
+	return untrusted_run(&uc, exit_code);
+}

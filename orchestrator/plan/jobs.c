@@ -1,0 +1,304 @@
+#include "orchestrator/plan/jobs.h"
+
+#include <cjson/cJSON.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "executor/build.h"
+#include "executor/install.h"
+#include "executor/journal.h"
+#include "executor/treelock.h"
+#include "executor/cache.h"
+#include "executor/jobserver.h"
+#include "executor/proc.h"
+#include "orchestrator/conf/conf.h"
+#include "orchestrator/plan/sandbox_policy.h"
+#include "orchestrator/context.h"
+#include "orchestrator/conf/framework.h"
+#include "orchestrator/plan/targets.h"
+#include "orchestrator/plan/runlog.h"
+#include "orchestrator/tree/tree.h"
+#include "orchestrator/plan/jobs_internal.h"
+
+struct job_payload *jobs_add(struct job_set *s, enum job_kind kind, const char *m, const char *v,
+			     const struct target *t, size_t *id)
+{
+	size_t i = plan_add(&s->plan, kind, m, v, t ? t->kernel : NULL, t ? t->arch : NULL);
+	if (i >= s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		while (cap <= i)
+			cap *= 2;
+		s->payloads = xrealloc(s->payloads, cap * sizeof(*s->payloads));
+		memset(s->payloads + s->cap, 0, (cap - s->cap) * sizeof(*s->payloads));
+		s->cap = cap;
+	}
+	struct job_payload *p = xcalloc(1, sizeof(*p));
+	p->target = t;
+	p->keygen_job = -1;
+	p->build_job = -1;
+	s->payloads[i] = p;
+	s->plan.jobs[i].payload = p;
+	if (id)
+		*id = i;
+	return p;
+}
+
+void jobs_release(struct job_set *s)
+{
+	for (size_t i = 0; i < s->plan.n; i++) {
+		struct job_payload *p = s->payloads[i];
+		if (!p)
+			continue;
+		if (p->buffer)
+			fclose(p->buffer);
+		free(p->announce);
+		free(p->source);
+		free(p->keygen_warning);
+		build_decision_release(&p->build);
+		free(p);
+	}
+	free(s->payloads);
+	plan_release(&s->plan);
+	*s = (struct job_set)JOB_SET_INIT;
+}
+
+static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
+{
+	switch (j->kind) {
+	case JOB_BUILD:
+		return start_build(r, j, p, pid);
+	case JOB_EVAL:
+		j->exit_code = 0;
+		return SCHED_DONE;
+	default:
+		j->exit_code = run_tree_job(r, j, p);
+		return SCHED_DONE;
+	}
+}
+
+/* "[done/total] running: m/v k, ..." on the terminal, redrawn in place. */
+static void show_progress(struct run *r)
+{
+	if (!r->progress)
+		return;
+	struct buf b = BUF_INIT;
+	const struct plan *p = &r->set->plan;
+	for (size_t i = 0; i < p->n; i++)
+		if (p->jobs[i].state == JOB_RUNNING && p->jobs[i].kind == JOB_BUILD)
+			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", p->jobs[i].module, p->jobs[i].version, p->jobs[i].kernel);
+	fprintf(r->c->err, "\r\033[K[%zu/%zu] %s%s", r->done, r->total, b.len ? "running: " : "", b.data);
+	fflush(r->c->err);
+	buf_release(&b);
+}
+
+static int job_start(void *data, struct job *j, pid_t *pid)
+{
+	struct run *r = data;
+	int ret = job_start_kind(r, j, j->payload, pid);
+	if (ret == SCHED_STARTED || ret == SCHED_DONE)
+		runlog_event(&r->log, "start", j, NULL);
+	if (ret == SCHED_STARTED)
+		show_progress(r);
+	return ret;
+}
+
+/* The make.log of a build: in the result when it worked, in the build area when not. */
+static char *build_log_path(const struct ctx *c, const struct job *j)
+{
+	if (j->state == JOB_DONE) {
+		_cleanup_free_ char *base = tree_result_dir(&c->paths, j->module, j->version, j->kernel, j->arch);
+		return path_join(base, "log/make.log");
+	}
+	_cleanup_free_ char *area = tree_build_area(&c->paths, j->module, j->version);
+	return path_join(area, "make.log");
+}
+
+/* Events and duration records for a job that ended. */
+static void record_end(struct run *r, struct job *j, struct job_payload *p, bool ran_build)
+{
+	_cleanup_free_ char *log = j->kind == JOB_BUILD && j->state != JOB_SKIPPED ? build_log_path(r->c, j) : NULL;
+	const char *ev = p && p->cache_hit ? "cache_hit" : j->state == JOB_DONE ? "finish"
+			 : j->state == JOB_FAILED ? "fail" : "skip";
+	runlog_event(&r->log, ev, j, log);
+	if (!ran_build || j->state != JOB_DONE)
+		return;
+	runlog_record(r->c->paths.dkms_tree, j);
+}
+
+static void job_finished(void *data, struct job *j)
+{
+	struct run *r = data;
+	struct job_payload *p = j->payload;
+	bool ran_build = p && p->holds_slot;
+	if (ran_build) {
+		p->holds_slot = false;
+		jobserver_release(&r->js);
+		if (--r->builds_running == 0)
+			jobserver_refill(&r->js);
+	}
+	record_end(r, j, p, ran_build);
+	r->done++;
+	show_progress(r);
+	if (p && p->buffer) {
+		fflush(p->buffer);
+		rewind(p->buffer);
+		char buf[4096];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), p->buffer)) > 0)
+			fwrite(buf, 1, n, r->c->out);
+		fflush(r->c->out);
+		fclose(p->buffer);
+		p->buffer = NULL;
+	}
+	if (p && p->blank_after && j->kind == JOB_INSTALL && j->n_deps) {
+		/* autoinstall's blank line after each module it tried */
+		const struct job *b = &r->set->plan.jobs[j->deps[0]];
+		if (b->state != JOB_SKIPPED || b->exit_code == 77) {
+			fputs("\n", r->c->out);
+			fflush(r->c->out);
+		}
+	}
+	if (j->state == JOB_FAILED && !r->set->first_error)
+		r->set->first_error = j->exit_code;
+}
+
+/* After a run with several builds: what failed (with its log), what BUILD_EXCLUSIVE
+ * excluded (and why), what did not run because something it needs failed. */
+/* Jobs the summary names: what a person asked for, not the plan's bookkeeping. */
+static bool reported(const struct job *j)
+{
+	return j->kind != JOB_STORE && j->kind != JOB_KEYGEN && j->kind != JOB_POST_TRANSACTION &&
+	       j->kind != JOB_EVAL;
+}
+
+/* "m/v for k (a)", or the part of it the job has. */
+static char *job_subject(const struct job *j)
+{
+	if (!j->kernel)
+		return xasprintf("%s/%s", j->module ? j->module : "", j->version ? j->version : "");
+	if (!j->module)
+		return xasprintf("for %s (%s)", j->kernel, j->arch);
+	return xasprintf("%s/%s for %s (%s)", j->module, j->version, j->kernel, j->arch);
+}
+
+static void print_summary(const struct run *r)
+{
+	const struct ctx *c = r->c;
+	const struct plan *p = &r->set->plan;
+	size_t builds = 0, bad = 0, n = 0;
+	for (size_t i = 0; i < p->n; i++) {
+		if (!reported(&p->jobs[i]))
+			continue;
+		n++;
+		builds += p->jobs[i].kind == JOB_BUILD;
+		bad += p->jobs[i].state == JOB_FAILED || p->jobs[i].state == JOB_SKIPPED;
+	}
+	if (builds < 2 || bad == 0 || strcmp(c->prog, "dkms") == 0)
+		return;
+	fprintf(c->err, "\nmodforge: summary of %zu jobs:\n", n);
+	for (size_t i = 0; i < p->n; i++) {
+		const struct job *j = &p->jobs[i];
+		const struct job_payload *pl = j->payload;
+		if ((j->state != JOB_FAILED && j->state != JOB_SKIPPED) || !reported(j))
+			continue;
+		const char *what = job_kind_name(j->kind);
+		_cleanup_free_ char *subject = job_subject(j);
+		if (j->state == JOB_FAILED && j->kind == JOB_BUILD) {
+			_cleanup_free_ char *log = build_log_path(c, j);
+			fprintf(c->err, "  failed:   %s %s, exit %d, log %s\n", what, subject, j->exit_code, log);
+		} else if (j->state == JOB_FAILED) {
+			fprintf(c->err, "  failed:   %s %s, exit %d\n", what, subject, j->exit_code);
+		} else if (pl && pl->build.excluded) {
+			fprintf(c->err, "  excluded: %s: %s\n", subject, pl->build.excluded);
+		} else if (j->exit_code != 77) {
+			fprintf(c->err, "  not run:  %s %s: a job it needs failed\n", what, subject);
+		}
+	}
+	fflush(c->err);
+}
+
+void jobs_weigh(const struct ctx *c, struct job_set *s)
+{
+	for (size_t i = 0; i < s->plan.n; i++)
+		s->plan.jobs[i].weight_ms = runlog_weight(c->paths.dkms_tree, &s->plan.jobs[i]);
+	plan_rank(&s->plan);
+	s->plan.slots = c->max_jobs;
+}
+
+int jobs_run(struct ctx *c, struct job_set *s)
+{
+	size_t builds = 0;
+	for (size_t i = 0; i < s->plan.n; i++)
+		builds += s->plan.jobs[i].kind == JOB_BUILD;
+	jobs_plan_finish(c, s);
+	struct run r = { .c = c, .set = s, .buffered = c->max_jobs > 1 && builds > 1, .total = s->plan.n };
+	r.progress = strcmp(c->prog, "modforge") == 0 && isatty(fileno(c->err)) && !c->req->quiet;
+	jobs_weigh(c, s);
+	int e = runlog_open(&r.log, c->req->events);
+	if (e < 0) {
+		ctx_error(c, "Cannot open the events file %s: %s", c->req->events, strerror(-e));
+		return 1;
+	}
+	e = jobserver_init(&r.js, c->max_jobs);
+	if (e < 0) {
+		runlog_close(&r.log);
+		ctx_error(c, "Cannot create the jobserver pipe: %s", strerror(-e));
+		return 1;
+	}
+	struct sched_ops ops = { job_start, job_finished, &r, r.js.nbfd };
+	fflush(c->out);
+	e = sched_run(&s->plan, c->max_jobs, &ops);
+	jobserver_close(&r.js);
+	runlog_close(&r.log);
+	if (r.progress) {
+		fputs("\r\033[K", c->err);
+		fflush(c->err);
+	}
+	print_summary(&r);
+	strv_release(&r.kernels_touched);
+	if (e < 0) {
+		ctx_error(c, "Running the plan failed: %s", strerror(-e));
+		return 1;
+	}
+	if (s->first_error)
+		return s->first_error;
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (s->plan.jobs[i].exit_code == 77)
+			return 77;
+	return 0;
+}
+
+/* What the plan decided for a job, in its JSON. */
+static void decorate(const struct job *j, void *o)
+{
+	const struct job_payload *p = j->payload;
+	if (j->kind == JOB_BUILD && p)
+		decide_json(&p->build, o);
+	if (j->kind == JOB_ADD && p && p->source)
+		cJSON_AddStringToObject(o, "source", p->source);
+}
+
+void jobs_print_plan(struct ctx *c, struct job_set *s)
+{
+	jobs_plan_finish(c, s);
+	jobs_weigh(c, s);
+	char *js = plan_json(&s->plan, decorate);
+	fprintf(c->out, "%s\n", js);
+	free(js);
+}
+
+int jobs_run_or_print(struct ctx *c, struct job_set *s)
+{
+	if (!c->req->dry_run)
+		return jobs_run(c, s);
+	jobs_print_plan(c, s);
+	return 0;
+}

@@ -1,0 +1,37 @@
+/* jobs_internal.h - what jobs.c and jobs_build.c share about one run of a plan.
+ * Not for other rooms: they use jobs.h.
+ */
+#ifndef MODFORGE_JOBS_INTERNAL_H
+#define MODFORGE_JOBS_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "common/strv.h"
+#include "executor/jobserver.h"
+#include "orchestrator/plan/jobs.h"
+#include "orchestrator/plan/runlog.h"
+
+struct module_conf;
+struct target;
+
+struct run {
+	struct ctx *c;
+	bool progress;              /* a ninja-style status line on the terminal */
+	size_t done, total;
+	struct job_set *set;
+	struct jobserver js;        /* the run's one job budget */
+	struct runlog log;          /* --events and durations */
+	int builds_running;
+	bool buffered;              /* several builds may run at once */
+	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
+};
+
+/* Starts a build job (dkms's checks, the cache, then a worker). Returns an enum
+ * sched_start or -errno. */
+int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid);
+/* Runs a job that changes the tree in this process (jobs_tree.c); returns its exit code. */
+int run_tree_job(struct run *r, struct job *j, struct job_payload *p);
+
+#endif

@@ -1,0 +1,371 @@
+/* jobs_tree.c - the jobs that change the tree in this process (everything but a build's
+ * make): add, keygen, store, install, uninstall, unbuild, depmod, remove and
+ * post_transaction, each under the dkms tree's exclusive lock (status waits for it). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+#include "executor/cache.h"
+#include "executor/install.h"
+#include "executor/journal.h"
+#include "executor/treelock.h"
+#include "orchestrator/conf/conf.h"
+#include "orchestrator/plan/sandbox_policy.h"
+#include "orchestrator/context.h"
+#include "orchestrator/conf/framework.h"
+#include "orchestrator/plan/jobs_internal.h"
+#include "orchestrator/plan/signing.h"
+#include "orchestrator/plan/targets.h"
+#include "orchestrator/tree/tree.h"
+
+/* The build cache's size bound (LRU beyond it). */
+#define CACHE_MAX_BYTES (1024LL * 1024 * 1024)
+
+static void touch_kernel(struct run *r, const struct job *j)
+{
+	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
+	if (!strv_contains(&r->kernels_touched, ka))
+		strv_push(&r->kernels_touched, ka);
+}
+
+/* A package script (POST_ADD, ...): privileged as in dkms, confined with --sandbox-scripts. */
+static void package_script(const struct ctx *c, const char *src, const char *type, const char *script)
+{
+	struct job_box box;
+	bool boxed = c->req->sandbox_scripts && c->sandbox;
+	if (boxed)
+		box_for_script(c, src, &box);
+	package_script_run(src, type, script, boxed ? &box.box : NULL, c->out, c->err);
+	if (boxed)
+		job_box_release(&box);
+}
+
+/* dkms's add_source_tree's copy: <source_tree>/<m>-<v> from the directory given. */
+static int copy_source(const struct ctx *c, const struct job *j, const char *from, const char *dst)
+{
+	if (c->req->force && is_dir(dst)) {
+		fprintf(c->err, "\n");
+		fprintf(c->out, "Forcing install of %s/%s\n", j->module, j->version);
+		rm_rf(dst);
+	}
+	_cleanup_free_ char *real_dst = real_path(dst);
+	if (real_dst && strcmp(real_dst, from) == 0)
+		return 0;
+	int e = mkdir_p(dst, 0755);
+	if (e == 0)
+		e = copy_tree(from, dst);
+	if (e < 0) {
+		ctx_error(c, "Cannot copy %s to %s: %s", from, dst, strerror(-e));
+		return 9;
+	}
+	return 0;
+}
+
+/* dkms's add_module: the source link and build dir, then POST_ADD. */
+static int run_add(struct run *r, struct job *j, struct job_payload *p)
+{
+	const struct ctx *c = r->c;
+	const char *m = j->module, *v = j->version;
+	_cleanup_free_ char *srcdir = xasprintf("%s/%s-%s", c->paths.source_tree, m, v);
+	if (p->copy_source) {
+		int e = copy_source(c, j, p->source, srcdir);
+		if (e || !p->link_source)
+			return e;
+	}
+	int lock;
+	int e = tree_lock(c->paths.dkms_tree, true, c->err, &lock);
+	if (e == 0 && tree_version_state(&c->paths, m, v) == TREE_V_ADDED) {
+		tree_unlock(lock); /* another run added it meanwhile */
+		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.", m, v);
+		return 3;
+	}
+	_cleanup_free_ char *link = tree_source_link(&c->paths, m, v);
+	_cleanup_free_ char *build = tree_build_area(&c->paths, m, v);
+	fprintf(c->out, "Creating symlink %s -> %s\n", link, srcdir);
+	fflush(c->out);
+	if (e == 0)
+		e = mkdir_p(build, 0755);
+	if (e == 0 && symlink(srcdir, link) < 0)
+		e = -errno;
+	tree_unlock(lock);
+	if (e < 0) {
+		ctx_error(c, "Cannot create %s: %s", link, strerror(-e));
+		return 1;
+	}
+	package_script(c, srcdir, "post_add", p->conf ? p->conf->post_add : NULL);
+	if (p->blank_after)
+		fputs("\n", c->out);
+	return 0;
+}
+
+/* Makes the key pair, unless every build that signs with it was skipped already. */
+static int run_keygen(struct run *r, struct job *j, struct job_payload *p)
+{
+	bool needed = false;
+	for (size_t i = 0; i < r->set->plan.n && !needed; i++) {
+		const struct job_payload *bp = r->set->payloads[i];
+		needed = bp && bp->keygen_job == (long)j->id && r->set->plan.jobs[i].state != JOB_SKIPPED;
+	}
+	if (!needed)
+		return 0;
+	_cleanup_buf_ struct buf why = BUF_INIT;
+	p->keygen_result = signing_make_key(r->c, &why);
+	if (p->keygen_result < 0)
+		p->keygen_warning = buf_detach(&why);
+	return 0;
+}
+
+/* A build's result into the cache; a full or broken cache never fails the run. */
+static int run_store(struct run *r, struct job *j, struct job_payload *p)
+{
+	struct job_payload *bp = r->set->payloads[p->build_job];
+	const struct job *bj = &r->set->plan.jobs[p->build_job];
+	if (!bp->made)
+		return 0; /* restored, or built by another run meanwhile: not this plan's result */
+	if (bp->keygen_job >= 0 && r->set->payloads[bp->keygen_job]->keygen_result < 0)
+		return 0; /* built unsigned: not what its key says */
+	if (bp->build.store_after_keygen && !bp->build.cache_key[0])
+		(void)decide_cache_key(bj, bp->target, bp->conf, &bp->build);
+	if (bp->cache_hit || !bp->build.cache_key[0])
+		return 0;
+	_cleanup_free_ char *base = tree_result_dir(&r->c->paths, j->module, j->version, j->kernel, j->arch);
+	(void)cache_store(r->c->paths.dkms_tree, bp->build.cache_key, base, (size_t)CACHE_MAX_BYTES);
+	return 0;
+}
+
+static void fill_install_job(struct run *r, struct job *j, struct job_payload *p, struct install_job *ij,
+			     struct install_record *recs, char **src)
+{
+	const struct module_conf *conf = p->conf;
+	size_t n = 0;
+	for (size_t i = 0; i < conf->n_records; i++)
+		if (record_wanted(j->kernel, j->arch, conf, i, p->target->config_text))
+			recs[n++] = (struct install_record){ conf->records[i].dest_name, conf->records[i].dest_location,
+							     conf->records[i].conf_dest_location };
+	*src = tree_source_link(&r->c->paths, j->module, j->version);
+	*ij = (struct install_job){
+		.dkms_tree = r->c->paths.dkms_tree, .install_tree = r->c->paths.install_tree,
+		.module = j->module, .version = j->version, .kernel = j->kernel, .arch = j->arch,
+		.records = recs, .n_records = n, .source_dir = *src,
+		.pre_install = conf->pre_install, .post_install = conf->post_install,
+		.post_remove = conf->post_remove, .force = r->c->req->force,
+		.force_version_override = r->c->req->force_version_override,
+		.out = r->c->out, .err = r->c->err,
+	};
+}
+
+static bool is_installed(const struct ctx *c, const struct job *j)
+{
+	_cleanup_free_ char *v = tree_installed_version(&c->paths, j->module, j->kernel, j->arch);
+	return v && strcmp(v, j->version) == 0;
+}
+
+static int run_install_like(struct run *r, struct job *j, struct job_payload *p, bool install)
+{
+	struct ctx *c = r->c;
+	struct install_job ij;
+	struct install_record *recs = xcalloc(p->conf->n_records + 1, sizeof(*recs));
+	_cleanup_free_ char *src = NULL;
+	fill_install_job(r, j, p, &ij, recs, &src);
+	struct job_box box;
+	bool boxed = c->req->sandbox_scripts && c->sandbox;
+	if (boxed) {
+		box_for_script(c, src, &box);
+		ij.script_box = &box.box;
+	}
+	int code = 0;
+	bool skip = false;
+	if (install && is_installed(c, j)) {
+		if (!c->req->force) {
+			fprintf(c->out, "Module %s/%s already installed on kernel %s (%s), skip. You may override by specifying --force.\n",
+				j->module, j->version, j->kernel, j->arch);
+			skip = true;
+		} else {
+			uninstall_run(&ij);
+			fputs("\n", c->out);
+		}
+	}
+	if (!skip)
+		code = install ? install_run(&ij) : uninstall_run(&ij);
+	free(recs);
+	if (boxed)
+		job_box_release(&box);
+	if (!skip)
+		touch_kernel(r, j);
+	return code;
+}
+
+static int run_uninstall(struct run *r, struct job *j, struct job_payload *p)
+{
+	struct ctx *c = r->c;
+	if (p->blank_before)
+		fputs("\n", c->out);
+	if (!is_installed(c, j) || !tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
+		bool excl = p->conf && (p->conf->excl_kernel || p->conf->excl_arch || p->conf->excl_config ||
+					p->conf->excl_kernel_min || p->conf->excl_kernel_max);
+		if (!excl)
+			fprintf(c->out, "Module %s/%s is not installed for kernel %s (%s). Skipping...\n",
+				j->module, j->version, j->kernel, j->arch);
+		return 0;
+	}
+	if (!p->conf) {
+		ctx_error(c, "Could not read dkms.conf of %s/%s; cannot uninstall.", j->module, j->version);
+		return 8;
+	}
+	return run_install_like(r, j, p, false);
+}
+
+static int run_unbuild(struct run *r, struct job *j, struct job_payload *p)
+{
+	struct ctx *c = r->c;
+	if (!tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
+		fprintf(c->out, "Module %s/%s is not built for kernel %s (%s). Skipping...\n",
+			j->module, j->version, j->kernel, j->arch);
+	} else {
+		int e = unbuild_run(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
+		if (e < 0) {
+			ctx_error(c, "Cannot delete the build of %s/%s for %s (%s): %s", j->module, j->version,
+				  j->kernel, j->arch, strerror(-e));
+			return 1;
+		}
+	}
+	if (p->blank_after)
+		fputs("\n", c->out);
+	return 0;
+}
+
+static int run_depmod(struct run *r, struct job *j)
+{
+	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
+	if (!strv_contains(&r->kernels_touched, ka))
+		return 0;
+	if (depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod,
+		       r->c->out, r->c->err))
+		return 6;
+	journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
+	return 0;
+}
+
+/* Leftover .tmp_* build dirs of m/v go, as in dkms's remove. */
+static void remove_stale_tmp(const struct ctx *c, const char *m, const char *v)
+{
+	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, m, v);
+	DIR *d = opendir(vdir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "source"))
+			continue;
+		_cleanup_free_ char *kdir = path_join(vdir, de->d_name);
+		DIR *kd = opendir(kdir);
+		if (!kd)
+			continue;
+		struct dirent *ke;
+		while ((ke = readdir(kd))) {
+			if (strncmp(ke->d_name, ".tmp_", 5) == 0) {
+				_cleanup_free_ char *t = path_join(kdir, ke->d_name);
+				rm_rf(t);
+			}
+		}
+		closedir(kd);
+		rmdir(kdir);
+	}
+	closedir(d);
+}
+
+/* The leftover .tmp_* dirs; then, when every job before it succeeded, deletes <m>/<v>
+ * when only build/tarball/source (and the like) remain, then <m>. */
+static int run_remove(struct run *r, struct job *j)
+{
+	const struct ctx *c = r->c;
+	const char *m = j->module, *v = j->version;
+	remove_stale_tmp(c, m, v);
+	for (size_t d = 0; d < j->n_deps; d++)
+		if (r->set->plan.jobs[j->deps[d]].state != JOB_DONE)
+			return 0; /* something of it is left: the version stays */
+	_cleanup_free_ char *vdir = tree_version_dir(&c->paths, m, v);
+	DIR *d = opendir(vdir);
+	bool other = false;
+	if (d) {
+		static const char *const keep[] = { "build", "tarball", "driver_disk", "rpm", "deb", "source" };
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			_cleanup_free_ char *p = path_join(vdir, de->d_name);
+			if (!is_dir(p))
+				continue;
+			bool k = false;
+			for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+				k |= strcmp(de->d_name, keep[i]) == 0;
+			other |= !k;
+		}
+		closedir(d);
+	}
+	if (!other) {
+		fprintf(c->out, "Deleting module %s/%s completely from the DKMS tree.\n", m, v);
+		if (journal_trash(c->paths.dkms_tree, vdir) < 0)
+			rm_rf(vdir);
+	}
+	_cleanup_free_ char *mdir = tree_module_dir(&c->paths, m);
+	rmdir(mdir);
+	return 0;
+}
+
+static int kernel_order(const char *a, const char *b) { return strverscmp(a, b); }
+
+/* framework.conf's post_transaction, once per kernel whose modules changed: re-read with
+ * $kernelver set (as dkms re-reads it), run privileged. */
+static int run_post_transaction(struct run *r)
+{
+	const struct ctx *c = r->c;
+	_cleanup_strv_ struct strv kernels = STRV_INIT; /* in kernel order, not finishing order */
+	for (size_t i = 0; i < r->kernels_touched.n; i++)
+		strv_push(&kernels, r->kernels_touched.items[i]);
+	strv_sort(&kernels, kernel_order);
+	for (size_t i = 0; i < kernels.n; i++) {
+		_cleanup_free_ char *k = xstrndup(kernels.items[i], strcspn(kernels.items[i], "\t"));
+		int code = 0;
+		fflush(c->out);
+		if (framework_post_transaction(c->etc_dkms, k, &code) < 0 || code != 0)
+			fprintf(c->err, "Warning: post_transaction for kernel %s exited with %d\n", k, code);
+	}
+	return 0;
+}
+
+int run_tree_job(struct run *r, struct job *j, struct job_payload *p)
+{
+	/* These take the lock themselves, around their change only (POST_ADD or the
+	 * post_transaction script may run dkms), or need none. */
+	switch (j->kind) {
+	case JOB_ADD: return run_add(r, j, p);
+	case JOB_KEYGEN: return run_keygen(r, j, p);
+	case JOB_STORE: return run_store(r, j, p); /* the cache is atomic on its own */
+	case JOB_POST_TRANSACTION: return run_post_transaction(r);
+	default: break;
+	}
+	int lock;
+	int le = tree_lock(r->c->paths.dkms_tree, true, r->c->err, &lock);
+	if (le < 0) {
+		ctx_error(r->c, "Cannot lock the dkms tree %s: %s", r->c->paths.dkms_tree, strerror(-le));
+		return 1;
+	}
+	int code = 0;
+	switch (j->kind) {
+	case JOB_INSTALL: code = run_install_like(r, j, p, true); break;
+	case JOB_UNINSTALL: code = run_uninstall(r, j, p); break;
+	case JOB_UNBUILD: code = run_unbuild(r, j, p); break;
+	case JOB_DEPMOD: code = run_depmod(r, j); break;
+	case JOB_REMOVE: code = run_remove(r, j); break;
+	default: break;
+	}
+	tree_unlock(lock);
+	return code;
+}

@@ -1,0 +1,224 @@
+#include "orchestrator/plan/sched.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/xalloc.h"
+#include "executor/proc.h"
+#include "orchestrator/plan/plan.h"
+
+struct sched {
+	struct plan *p;
+	const struct sched_ops *ops;
+	int max_jobs;
+	pid_t *pids;        /* pids[id] of running async jobs */
+	long *started;      /* started[id], ms */
+	int running;
+	long seq;
+};
+
+static long now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
+static bool is_async(const struct job *j) { return j->kind == JOB_BUILD; }
+
+/* true if j may start now; a dependency that failed (or was skipped) marks j skipped. */
+static bool job_ready(struct plan *p, struct job *j)
+{
+	for (size_t d = 0; d < j->n_deps; d++) {
+		const struct job *dep = &p->jobs[j->deps[d]];
+		enum job_state s = dep->state;
+		if (j->dep_kind[d] == DEP_ORDER && (s == JOB_DONE || s == JOB_FAILED || s == JOB_SKIPPED))
+			continue;
+		if (s == JOB_SKIPPED && j->dep_kind[d] == DEP_OR_EXCLUDED && dep->exit_code == 77)
+			continue;
+		if (s == JOB_FAILED || s == JOB_SKIPPED) {
+			j->state = JOB_SKIPPED;
+			j->exit_code = dep->exit_code; /* 77 travels on: excluded, not failed */
+			return false;
+		}
+		if (s != JOB_DONE)
+			return false;
+	}
+	return true;
+}
+
+static bool lock_busy(const struct sched *s, const struct job *j)
+{
+	if (!j->lock)
+		return false;
+	for (size_t i = 0; i < s->p->n; i++) {
+		const struct job *o = &s->p->jobs[i];
+		if (o->state == JOB_RUNNING && o->lock && strcmp(o->lock, j->lock) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void finish(struct sched *s, struct job *j)
+{
+	j->end_seq = ++s->seq;
+	j->duration_ms = now_ms() - s->started[j->id];
+	j->state = j->exit_code == 0 ? JOB_DONE : j->exit_code == 77 ? JOB_SKIPPED : JOB_FAILED;
+	s->ops->finished(s->ops->data, j);
+}
+
+/* Runs every ready inline job, in plan order, until none is left. Returns progress. */
+static bool run_inline(struct sched *s, int *err)
+{
+	bool any = false, again = true;
+	while (again) {
+		again = false;
+		for (size_t i = 0; i < s->p->n; i++) {
+			struct job *j = &s->p->jobs[i];
+			if (j->state != JOB_PENDING || is_async(j))
+				continue;
+			if (!job_ready(s->p, j)) {
+				if (j->state == JOB_SKIPPED) {
+					s->ops->finished(s->ops->data, j);
+					again = any = true;
+				}
+				continue;
+			}
+			s->started[i] = now_ms();
+			j->state = JOB_RUNNING;
+			pid_t pid;
+			int r = s->ops->start(s->ops->data, j, &pid);
+			if (r < 0 || r != SCHED_DONE) {
+				*err = r < 0 ? r : -EINVAL;
+				return any;
+			}
+			finish(s, j);
+			again = any = true;
+		}
+	}
+	return any;
+}
+
+static int by_rank(const void *a, const void *b, void *plan)
+{
+	const struct plan *p = plan;
+	const struct job *x = &p->jobs[*(const size_t *)a], *y = &p->jobs[*(const size_t *)b];
+	if (x->rank_ms != y->rank_ms)
+		return x->rank_ms > y->rank_ms ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Starts ready builds by rank. Returns progress; sets *blocked when a start found no slot. */
+static bool start_async(struct sched *s, int *err, bool *blocked)
+{
+	size_t *ready = xcalloc(s->p->n ? s->p->n : 1, sizeof(size_t));
+	size_t n = 0;
+	bool any = false;
+	for (size_t i = 0; i < s->p->n; i++) {
+		struct job *j = &s->p->jobs[i];
+		if (j->state != JOB_PENDING || !is_async(j))
+			continue;
+		if (job_ready(s->p, j))
+			ready[n++] = i;
+		else if (j->state == JOB_SKIPPED)
+			s->ops->finished(s->ops->data, j), any = true;
+	}
+	qsort_r(ready, n, sizeof(size_t), by_rank, s->p);
+	for (size_t k = 0; k < n && s->running < s->max_jobs; k++) {
+		struct job *j = &s->p->jobs[ready[k]];
+		if (lock_busy(s, j))
+			continue;
+		s->started[j->id] = now_ms();
+		j->state = JOB_RUNNING;
+		pid_t pid = 0;
+		int r = s->ops->start(s->ops->data, j, &pid);
+		if (r < 0) {
+			*err = r;
+			break;
+		}
+		if (r == SCHED_NO_SLOT) {
+			j->state = JOB_PENDING;
+			*blocked = true;
+			break;
+		}
+		any = true;
+		if (r == SCHED_DONE) {
+			finish(s, j);
+			continue;
+		}
+		s->pids[j->id] = pid;
+		s->running++;
+	}
+	free(ready);
+	return any;
+}
+
+static bool anything_pending(const struct plan *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->jobs[i].state == JOB_PENDING)
+			return true;
+	return false;
+}
+
+/* Waits for a worker to end (and finishes its job) or for the wake fd. */
+static int wait_one(struct sched *s, bool want_wake)
+{
+	pid_t *live = xcalloc((size_t)s->running + 1, sizeof(pid_t));
+	int n = 0;
+	for (size_t i = 0; i < s->p->n; i++)
+		if (s->p->jobs[i].state == JOB_RUNNING)
+			live[n++] = s->pids[i];
+	pid_t pid;
+	int code;
+	long cpu = 0;
+	int r = proc_wait_any_or_fd(live, n, want_wake ? s->ops->wake_fd : -1, &pid, &code, &cpu);
+	free(live);
+	if (r < 0 || r == 1)
+		return r;
+	for (size_t i = 0; i < s->p->n; i++) {
+		struct job *j = &s->p->jobs[i];
+		if (j->state == JOB_RUNNING && s->pids[i] == pid) {
+			j->exit_code = code;
+			j->cpu_ms = cpu;
+			s->running--;
+			finish(s, j);
+			break;
+		}
+	}
+	return 0;
+}
+
+int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops)
+{
+	struct sched s = { .p = p, .ops = ops, .max_jobs = max_jobs > 0 ? max_jobs : 1 };
+	s.pids = xcalloc(p->n ? p->n : 1, sizeof(pid_t));
+	s.started = xcalloc(p->n ? p->n : 1, sizeof(long));
+	int err = 0;
+	for (;;) {
+		bool blocked = false;
+		bool progress = run_inline(&s, &err);
+		if (!err)
+			progress |= start_async(&s, &err, &blocked);
+		if (err)
+			break;
+		if (progress)
+			continue;
+		if (s.running == 0) {
+			if (anything_pending(p))
+				err = blocked ? -EAGAIN : -EDEADLK;
+			break;
+		}
+		int r = wait_one(&s, blocked);
+		if (r < 0) {
+			err = r;
+			break;
+		}
+	}
+	free(s.pids);
+	free(s.started);
+	return err;
+}
