@@ -19,7 +19,9 @@ struct buf {
 extern char buf_empty[];
 
 /* Keeps the invariant without a call: data is "" until something is added. */
+/* clang-format off */
 #define BUF_INIT { buf_empty, 0, 0 }
+/* clang-format on */
 
 void buf_init(struct buf *b);
 void buf_release(struct buf *b);

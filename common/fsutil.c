@@ -205,10 +205,7 @@ int chown_tree(const char *path, uid_t uid, gid_t gid)
 	return walk_post(AT_FDCWD, path, chown_entry, &o, false);
 }
 
-static char *temp_name_for(const char *path)
-{
-	return xasprintf("%s.modforge-tmp.%ld", path, (long)getpid());
-}
+static char *temp_name_for(const char *path) { return xasprintf("%s.modforge-tmp.%ld", path, (long)getpid()); }
 
 char *parent_dir(const char *path)
 {

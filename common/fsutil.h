@@ -38,9 +38,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 /* Replaces (or creates) a symlink at linkpath pointing to target, atomically. */
 int symlink_atomic(const char *target, const char *linkpath);
 bool path_exists(const char *path);
-bool is_dir(const char *path);        /* follows symlinks */
+bool is_dir(const char *path); /* follows symlinks */
 bool is_symlink(const char *path);
-bool is_regular(const char *path);    /* follows symlinks */
+bool is_regular(const char *path); /* follows symlinks */
 /* Returns 1 if both files have identical bytes, 0 if not, -errno on error. */
 int files_equal(const char *a, const char *b);
 /* Removes dir and then its parents up to (not including) stop while they are empty. */

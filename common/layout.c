@@ -7,15 +7,9 @@ char *layout_module_dir(const char *t, const char *m) { return xasprintf("%s/%s"
 
 char *layout_version_dir(const char *t, const char *m, const char *v) { return xasprintf("%s/%s/%s", t, m, v); }
 
-char *layout_source_link(const char *t, const char *m, const char *v)
-{
-	return xasprintf("%s/%s/%s/source", t, m, v);
-}
+char *layout_source_link(const char *t, const char *m, const char *v) { return xasprintf("%s/%s/%s/source", t, m, v); }
 
-char *layout_build_area(const char *t, const char *m, const char *v)
-{
-	return xasprintf("%s/%s/%s/build", t, m, v);
-}
+char *layout_build_area(const char *t, const char *m, const char *v) { return xasprintf("%s/%s/%s/build", t, m, v); }
 
 char *layout_private_area(const char *t, const char *m, const char *v, const char *k, const char *a)
 {

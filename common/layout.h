@@ -23,9 +23,9 @@
 
 /* The roots a command works on (moved by --dkmstree, --sourcetree, --installtree). */
 struct tree_paths {
-	const char *dkms_tree;     /* default /var/lib/dkms */
-	const char *source_tree;   /* default /usr/src */
-	const char *install_tree;  /* default /lib/modules */
+	const char *dkms_tree;    /* default /var/lib/dkms */
+	const char *source_tree;  /* default /usr/src */
+	const char *install_tree; /* default /lib/modules */
 };
 
 /* The prefix of a depmod root's name in the dkms tree (a killed depmod's is deleted). */

@@ -14,7 +14,9 @@ struct strv {
 	size_t cap;
 };
 
+/* clang-format off */
 #define STRV_INIT { 0 }
+/* clang-format on */
 
 /* Takes ownership of s. */
 void strv_push_owned(struct strv *v, char *s);

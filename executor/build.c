@@ -26,19 +26,19 @@
 
 struct build_state {
 	const struct build_job *job;
-	char *source_dir;   /* <dkms>/<m>/<v>/source */
-	char *build_dir;    /* <dkms>/<m>/<v>/build: where the steps see their build area */
-	char *work_dir;     /* where it really is (a private area, or build_dir itself) */
-	char *kernel_dir;   /* <dkms>/<m>/<v>/<k> */
-	char *base_dir;     /* <dkms>/<m>/<v>/<k>/<a> */
-	char *log_path;     /* <build_dir>/make.log, as messages name it */
-	char *work_log;     /* <work_dir>/make.log, where it is written */
-	int log_fd;         /* make.log (O_RDWR | O_APPEND): the steps' output, and read back
+	char *source_dir;       /* <dkms>/<m>/<v>/source */
+	char *build_dir;        /* <dkms>/<m>/<v>/build: where the steps see their build area */
+	char *work_dir;         /* where it really is (a private area, or build_dir itself) */
+	char *kernel_dir;       /* <dkms>/<m>/<v>/<k> */
+	char *base_dir;         /* <dkms>/<m>/<v>/<k>/<a> */
+	char *log_path;         /* <build_dir>/make.log, as messages name it */
+	char *work_log;         /* <work_dir>/make.log, where it is written */
+	int log_fd;             /* make.log (O_RDWR | O_APPEND): the steps' output, and read back
 			     * through this fd, never by path (the build may swap the path) */
-	int area_fd;        /* work_dir, opened by root: its parent is root's, so the build
+	int area_fd;            /* work_dir, opened by root: its parent is root's, so the build
 			     * user cannot put another directory (or a link) in its place */
 	struct take_rules take; /* what a file the build left must be to be taken */
-	bool disk_full;     /* a step was stopped for the disk: the area is deleted, not kept */
+	bool disk_full;         /* a step was stopped for the disk: the area is deleted, not kept */
 };
 
 static void error_lines(FILE *err, const char *fmt, ...) _printf_(2, 3);
@@ -78,33 +78,43 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 	char *argv[] = { "bash", "-c", (char *)cmd, NULL };
 	struct failure failed = { 0 };
 	struct untrusted_cmd uc = {
-		.argv = argv, .cwd = s->build_dir, .extra_env = j->build_env, .out_fd = s->log_fd,
-		.keep_fds = j->keep_fds, .n_keep_fds = j->n_keep_fds, .box = j->box, .failure = &failed,
+		.argv = argv,
+		.cwd = s->build_dir,
+		.extra_env = j->build_env,
+		.out_fd = s->log_fd,
+		.keep_fds = j->keep_fds,
+		.n_keep_fds = j->n_keep_fds,
+		.box = j->box,
+		.failure = &failed,
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);
 	if (r == -ENOSPC) {
 		unsigned long long reserve = 0, avail = 0;
 		untrusted_disk_reserve(s->work_dir, &reserve, &avail);
-		log_printf(s, "modforge: step stopped: the filesystem of %s has %llu MiB free, under the %llu MiB kept free\n",
-			   s->work_dir, avail >> 20, reserve >> 20);
-		error_lines(j->err, "The build of %s/%s for %s (%s) was stopped: the filesystem of %s has %llu MiB free,\n"
-			    "under the %llu MiB modforge keeps free while building.", j->module, j->version, j->kernel,
-			    j->arch, s->work_dir, avail >> 20, reserve >> 20);
+		log_printf(
+			s,
+			"modforge: step stopped: the filesystem of %s has %llu MiB free, under the %llu MiB kept free\n",
+			s->work_dir, avail >> 20, reserve >> 20);
+		error_lines(j->err,
+			    "The build of %s/%s for %s (%s) was stopped: the filesystem of %s has %llu MiB free,\n"
+			    "under the %llu MiB modforge keeps free while building.",
+			    j->module, j->version, j->kernel, j->arch, s->work_dir, avail >> 20, reserve >> 20);
 		s->disk_full = true;
 		code = 10;
 	} else if (r < 0) {
 		_cleanup_buf_ struct buf why = BUF_INIT;
 		failure_describe(&failed, r, &why);
 		log_printf(s, "modforge: cannot start the step in its sandbox: %s\n", why.data);
-		error_lines(j->err, "Cannot start a step of the build of %s/%s for %s (%s)%s: %s", j->module, j->version,
-			    j->kernel, j->arch, j->box && j->box->policy.confine ? " in its sandbox" : "", why.data);
+		error_lines(j->err, "Cannot start a step of the build of %s/%s for %s (%s)%s: %s", j->module,
+			    j->version, j->kernel, j->arch, j->box && j->box->policy.confine ? " in its sandbox" : "",
+			    why.data);
 		code = 127;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	long secs = (long)(t1.tv_sec - t0.tv_sec);
-	log_printf(s, "\n# exit code: %d\n# elapsed time: %02ld:%02ld:%02ld\n", code, secs / 3600,
-		   (secs / 60) % 60, secs % 60);
+	log_printf(s, "\n# exit code: %d\n# elapsed time: %02ld:%02ld:%02ld\n", code, secs / 3600, (secs / 60) % 60,
+		   secs % 60);
 	log_printf(s, "----------------------------------------------------------------\n");
 	if (code != 0) {
 		fprintf(j->out, "(bad exit status: %d)", code);
@@ -156,15 +166,15 @@ static int apply_patches(struct build_state *s)
 		}
 		struct stat st;
 		if (take_stat(s->area_fd, rel, &st) < 0) {
-			error_lines(j->err, "Patch %s as specified in dkms.conf cannot be\nfound in %s/patches/.",
-				    p, s->build_dir);
+			error_lines(j->err, "Patch %s as specified in dkms.conf cannot be\nfound in %s/patches/.", p,
+				    s->build_dir);
 			return 5;
 		}
 		_cleanup_free_ char *cmd = xasprintf("patch -p1 < ./patches/%s", p);
 		_cleanup_free_ char *desc = xasprintf("Applying patch %s", p);
 		if (invoke(s, cmd, desc) != 0) {
-			error_lines(j->err, "Application of patch %s failed.\nConsult %s for more information.",
-				    p, s->log_path);
+			error_lines(j->err, "Application of patch %s failed.\nConsult %s for more information.", p,
+				    s->log_path);
 			return 6;
 		}
 	}
@@ -210,7 +220,10 @@ static int strip_module(struct build_state *s, const char *path)
 {
 	char *argv[] = { "strip", "-g", (char *)path, NULL };
 	struct untrusted_cmd uc = {
-		.argv = argv, .cwd = s->build_dir, .extra_env = s->job->build_env, .out_fd = s->log_fd,
+		.argv = argv,
+		.cwd = s->build_dir,
+		.extra_env = s->job->build_env,
+		.out_fd = s->log_fd,
 		.box = s->job->box,
 	};
 	int code = 0;
@@ -234,7 +247,7 @@ static void sign_module(struct build_state *s, const char *path, const char *see
 	int r;
 	if (j->sign_file) {
 		char *argv[] = { (char *)j->sign_file, (char *)j->sign_hash, (char *)j->sign_key,
-				 (char *)j->sign_cert, (char *)path, NULL };
+				 (char *)j->sign_cert, (char *)path,         NULL };
 		struct proc_spec spec = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -2 };
 		int code = 0;
 		r = proc_capture(&spec, &why, &code);
@@ -253,8 +266,7 @@ static void sign_module(struct build_state *s, const char *path, const char *see
 
 /* Takes one built module from the build area into the staging dir moddir (take.h), then
  * signs and compresses the staged copy. Returns 0 or dkms's exit code 7. */
-static int stage_module(struct build_state *s, const struct build_record *rec, const char *moddir,
-			struct buf *manifest)
+static int stage_module(struct build_state *s, const struct build_record *rec, const char *moddir, struct buf *manifest)
 {
 	const struct build_job *j = s->job;
 	_cleanup_free_ char *rel = xasprintf("%s%s.ko", rec->built_location, rec->built_name);
@@ -407,8 +419,8 @@ static int prepare_build_area(struct build_state *s)
 	time_t now = time(NULL);
 	char date[64];
 	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Z %Y", localtime(&now));
-	log_printf(s, "DKMS (%s) make.log for %s/%s for kernel %s (%s)\n%s\n", j->release, j->module,
-		   j->version, j->kernel, j->arch, date);
+	log_printf(s, "DKMS (%s) make.log for %s/%s for kernel %s (%s)\n%s\n", j->release, j->module, j->version,
+		   j->kernel, j->arch, date);
 	return 0;
 }
 
@@ -426,8 +438,8 @@ static void keep_log(struct build_state *s)
 	int r = fstat(s->log_fd, &st) < 0 ? -errno : 0;
 	off_t from = r == 0 && st.st_size > LOG_KEEP_BYTES ? st.st_size - LOG_KEEP_BYTES : 0;
 	if (from)
-		buf_addf(&log, "[modforge: make.log was %jd bytes; only its last %lld are kept]\n", (intmax_t)st.st_size,
-			 LOG_KEEP_BYTES);
+		buf_addf(&log, "[modforge: make.log was %jd bytes; only its last %lld are kept]\n",
+			 (intmax_t)st.st_size, LOG_KEEP_BYTES);
 	char chunk[65536];
 	for (off_t off = from; r == 0 && off < from + LOG_KEEP_BYTES;) {
 		ssize_t n = pread(s->log_fd, chunk, sizeof(chunk), off);
@@ -460,8 +472,10 @@ static int build_steps(struct build_state *s)
 	if (invoke(s, j->make_command, "Building module(s)") != 0) {
 		if (s->disk_full)
 			return 10;
-		error_lines(j->err, "Bad return status for module build on kernel: %s (%s)\n"
-			    "Consult %s for more information.", j->kernel, j->arch, s->log_path);
+		error_lines(j->err,
+			    "Bad return status for module build on kernel: %s (%s)\n"
+			    "Consult %s for more information.",
+			    j->kernel, j->arch, s->log_path);
 		return 10;
 	}
 	code = check_built_modules(s);
@@ -505,7 +519,8 @@ int build_run(const struct build_job *job)
 	/* One build per area at a time, across runs: another run may be building the same. */
 	_cleanup_free_ char *lock_path = layout_build_lock(job->dkms_tree, job->module, job->version,
 							   job->work_dir ? job->kernel : NULL, job->arch);
-	_cleanup_free_ char *what = xasprintf("the build of %s/%s for %s (%s)", job->module, job->version, job->kernel, job->arch);
+	_cleanup_free_ char *what = xasprintf("the build of %s/%s for %s (%s)", job->module, job->version, job->kernel,
+					      job->arch);
 	int lock = file_lock(lock_path, what, job->err);
 	drop_stale_results(&s); /* a killed build's; no other build of this target runs now */
 	int code;

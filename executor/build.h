@@ -22,40 +22,40 @@
 struct confinement;
 
 struct build_record {
-	const char *built_name;      /* without .ko */
-	const char *built_location;  /* relative to the build dir, "" or ending in '/' */
-	const char *dest_name;       /* without .ko */
-	const char *dest_dir;        /* absolute install dir, for the manifest */
+	const char *built_name;     /* without .ko */
+	const char *built_location; /* relative to the build dir, "" or ending in '/' */
+	const char *dest_name;      /* without .ko */
+	const char *dest_dir;       /* absolute install dir, for the manifest */
 	bool strip;
 };
 
 struct build_job {
 	const char *dkms_tree, *source_tree;
 	const char *module, *version, *kernel, *arch;
-	const char *make_command;        /* final command line, run by bash in the build dir */
-	char *const *patches;            /* file names below patches/ */
+	const char *make_command; /* final command line, run by bash in the build dir */
+	char *const *patches;     /* file names below patches/ */
 	size_t n_patches;
 	const char *pre_build, *post_build; /* "script args" relative to the build dir, or NULL */
 	const struct build_record *records;
 	size_t n_records;
-	char *const *build_env;          /* NAME=value for every step (CC, KERNEL_CC, MAKEFLAGS) */
-	const int *keep_fds;             /* fds every step inherits: the jobserver pipe */
+	char *const *build_env; /* NAME=value for every step (CC, KERNEL_CC, MAKEFLAGS) */
+	const int *keep_fds;    /* fds every step inherits: the jobserver pipe */
 	int n_keep_fds;
-	const struct confinement *box;   /* the sandbox of every untrusted step (NULL: none) */
-	const char *work_dir;            /* the job's private build area, which the sandbox binds
+	const struct confinement *box; /* the sandbox of every untrusted step (NULL: none) */
+	const char *work_dir;          /* the job's private build area, which the sandbox binds
 					  * at <m>/<v>/build for the steps; NULL: build there */
-	const char *source_view;         /* a private copy of source/, which the sandbox binds
+	const char *source_view;       /* a private copy of source/, which the sandbox binds
 					  * writable at the source's own path, for packages that
 					  * write into their source tree; deleted when the job
 					  * ends, so the real tree never changes. NULL: none */
-	const char *sign_hash;           /* sign each module with this hash; NULL: unsigned */
+	const char *sign_hash;         /* sign each module with this hash; NULL: unsigned */
 	const char *sign_key, *sign_cert;
-	const char *sign_file;           /* external signer; NULL: executor/modsign */
-	int compression;                 /* enum module_compression (executor/compress.h) */
+	const char *sign_file;                     /* external signer; NULL: executor/modsign */
+	int compression;                           /* enum module_compression (executor/compress.h) */
 	const struct compress_opts *compress_opts; /* NULL: dkms's defaults */
-	uid_t build_uid;                 /* as root: owner of the build area (0: leave it) */
+	uid_t build_uid;                           /* as root: owner of the build area (0: leave it) */
 	gid_t build_gid;
-	const char *release;             /* e.g. "modforge-0.1.0", for the make.log header */
+	const char *release; /* e.g. "modforge-0.1.0", for the make.log header */
 	bool verbose;
 	FILE *out, *err;
 };

@@ -23,9 +23,9 @@
 #include "common/xalloc.h"
 #include "executor/proc.h"
 
-#define CACHE_MAGIC "modforge-cache-v1"
-#define CACHE_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define TMP_PREFIX ".tmp-"
+#define CACHE_MAGIC       "modforge-cache-v1"
+#define CACHE_PATH        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define TMP_PREFIX        ".tmp-"
 #define STALE_TMP_SECONDS (24 * 60 * 60)
 
 static void md_freep(EVP_MD_CTX **c) { EVP_MD_CTX_free(*c); }
@@ -51,10 +51,7 @@ static int put(EVP_MD_CTX *c, const char *label, const void *data, size_t len)
 	return len && !EVP_DigestUpdate(c, data, len) ? -EIO : 0;
 }
 
-static int put_str(EVP_MD_CTX *c, const char *label, const char *s)
-{
-	return put(c, label, s, strlen(s));
-}
+static int put_str(EVP_MD_CTX *c, const char *label, const char *s) { return put(c, label, s, strlen(s)); }
 
 /* SHA-256 of everything fd yields, into md. Returns 0 or -errno. */
 static int digest_fd(int fd, unsigned char md[EVP_MAX_MD_SIZE], unsigned *md_len)
@@ -107,8 +104,7 @@ static int sorted_names(DIR *d, struct strv *names)
 }
 
 /* Adds what an entry holds: a file's bytes, a link's target, a directory's entries. */
-static int hash_content(EVP_MD_CTX *c, int dfd, const char *name, mode_t mode,
-			struct buf *rel)
+static int hash_content(EVP_MD_CTX *c, int dfd, const char *name, mode_t mode, struct buf *rel)
 {
 	if (S_ISREG(mode)) {
 		_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -130,10 +126,7 @@ static int hash_content(EVP_MD_CTX *c, int dfd, const char *name, mode_t mode,
 	return 0; /* fifos, sockets, devices: type and mode only */
 }
 
-static char type_char(mode_t mode)
-{
-	return S_ISREG(mode) ? 'f' : S_ISDIR(mode) ? 'd' : S_ISLNK(mode) ? 'l' : 'o';
-}
+static char type_char(mode_t mode) { return S_ISREG(mode) ? 'f' : S_ISDIR(mode) ? 'd' : S_ISLNK(mode) ? 'l' : 'o'; }
 
 /* Adds one entry of the directory dfd: its path, type, mode and content. */
 static int hash_entry(EVP_MD_CTX *c, int dfd, const char *name, struct buf *rel)
@@ -220,8 +213,7 @@ static int hash_compiler(EVP_MD_CTX *c, const char *cc)
 	_cleanup_close_ int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (devnull < 0)
 		return -errno;
-	struct proc_spec spec = { .argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = -1,
-				  .stderr_fd = devnull };
+	struct proc_spec spec = { .argv = argv, .envp = envp, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = devnull };
 	_cleanup_buf_ struct buf out = BUF_INIT;
 	int code = 0;
 	int r = proc_capture(&spec, &out, &code);
@@ -234,8 +226,7 @@ static int hash_compiler(EVP_MD_CTX *c, const char *cc)
 
 static int hash_all(EVP_MD_CTX *c, const struct cache_key_input *in)
 {
-	static const char *const kfiles[] = { "include/config/kernel.release", ".config",
-					      "Module.symvers" };
+	static const char *const kfiles[] = { "include/config/kernel.release", ".config", "Module.symvers" };
 	int r = put_str(c, "magic", CACHE_MAGIC);
 	if (r == 0)
 		r = hash_source(c, in->source_dir);
@@ -274,18 +265,14 @@ static bool valid_key(const char *key)
 	return strspn(key, "0123456789abcdef") == 64;
 }
 
-static char *cache_dir(const char *dkms_tree)
-{
-	return layout_cache_dir(dkms_tree);
-}
+static char *cache_dir(const char *dkms_tree) { return layout_cache_dir(dkms_tree); }
 
 /* A result (and an entry) is whole when it is a real directory holding a real module/. */
 static bool result_whole(const char *path)
 {
 	struct stat st;
 	_cleanup_free_ char *mod = path_join(path, "module");
-	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && lstat(mod, &st) == 0 &&
-	       S_ISDIR(st.st_mode);
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && lstat(mod, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* rename() that never replaces an existing newpath (not even an empty directory). */
@@ -304,8 +291,7 @@ static int rename_noreplace(const char *from, const char *to)
 static int drop_entry(const char *dir, const char *name)
 {
 	_cleanup_free_ char *from = path_join(dir, name);
-	_cleanup_free_ char *aside = xasprintf("%s/" TMP_PREFIX "drop-%ld-%s", dir,
-					       (long)getpid(), name);
+	_cleanup_free_ char *aside = xasprintf("%s/" TMP_PREFIX "drop-%ld-%s", dir, (long)getpid(), name);
 	(void)rm_rf(aside); /* a leftover of a dead process that had our pid */
 	if (rename(from, aside) < 0)
 		return errno == ENOENT ? 0 : -errno;
@@ -442,8 +428,7 @@ static int list_entries(const char *dir, bool tidy, struct entry_info **out, siz
 		if (tidy && !strncmp(de->d_name, TMP_PREFIX, strlen(TMP_PREFIX)))
 			drop_if_stale(dir, de->d_name);
 		struct stat st;
-		if (!valid_key(de->d_name) || fstatat(dirfd(d), de->d_name, &st,
-						      AT_SYMLINK_NOFOLLOW) < 0)
+		if (!valid_key(de->d_name) || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (n == cap)
 			v = xrealloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
@@ -470,10 +455,7 @@ static long long free_entries(struct entry_info *v, size_t n)
 	return total;
 }
 
-static bool over(long long total, size_t max_bytes)
-{
-	return total > 0 && (unsigned long long)total > max_bytes;
-}
+static bool over(long long total, size_t max_bytes) { return total > 0 && (unsigned long long)total > max_bytes; }
 
 /* Drops the oldest entries but keep until the total fits max_bytes; then keep too if
  * it alone is still too big. Returns 0 or -errno. */

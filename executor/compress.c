@@ -33,13 +33,11 @@ struct tool {
 static const struct tool tools[] = {
 	[COMPRESS_NONE] = { NULL, NULL, NULL, { 0 }, 0 },
 	[COMPRESS_GZ] = { "gzip", ".ko.gz", "", { 0x1f, 0x8b }, 2 },
-	[COMPRESS_XZ] = { "xz", ".ko.xz", "--check=crc32 --lzma2=dict=1MiB",
-			  { 0xfd, '7', 'z', 'X', 'Z', 0x00 }, 6 },
+	[COMPRESS_XZ] = { "xz", ".ko.xz", "--check=crc32 --lzma2=dict=1MiB", { 0xfd, '7', 'z', 'X', 'Z', 0x00 }, 6 },
 	[COMPRESS_ZST] = { "zstd", ".ko.zst", "-q --rm -T0", { 0x28, 0xb5, 0x2f, 0xfd }, 4 },
 };
 
 static bool valid(enum module_compression c) { return c > COMPRESS_NONE && c <= COMPRESS_ZST; }
-
 
 static bool ends_with(const char *s, const char *suffix)
 {
@@ -85,14 +83,10 @@ enum module_compression compress_for_kernel(const char *install_tree, const char
 const char *compress_suffix(enum module_compression c)
 {
 	switch (c) {
-	case COMPRESS_GZ:
-		return ".gz";
-	case COMPRESS_XZ:
-		return ".xz";
-	case COMPRESS_ZST:
-		return ".zst";
-	default:
-		return "";
+	case COMPRESS_GZ: return ".gz";
+	case COMPRESS_XZ: return ".xz";
+	case COMPRESS_ZST: return ".zst";
+	default: return "";
 	}
 }
 
@@ -147,8 +141,7 @@ static int spawn_failed(struct buf *err, int r, const char *what, const char *pa
 	return buf_fail(err, r, "%s %s: cannot run %s: %s", what, path, tool, strerror(-r));
 }
 
-int compress_module(const char *path, enum module_compression c, const struct compress_opts *opts,
-		    struct buf *err)
+int compress_module(const char *path, enum module_compression c, const struct compress_opts *opts, struct buf *err)
 {
 	if (c == COMPRESS_NONE)
 		return 0;
@@ -173,13 +166,12 @@ int compress_module(const char *path, enum module_compression c, const struct co
 		return spawn_failed(err, r, "compressing", path, tools[c].name);
 	trim_end(&out);
 	if (code != 0)
-		return buf_fail(err, -EIO, "compressing %s with %s: exit status %d%s%s", path, tools[c].name,
-			    code, out.len ? ": " : "", out.data);
+		return buf_fail(err, -EIO, "compressing %s with %s: exit status %d%s%s", path, tools[c].name, code,
+				out.len ? ": " : "", out.data);
 
 	_cleanup_free_ char *packed = xasprintf("%s%s", path, compress_suffix(c));
 	if (!is_regular(packed))
-		return buf_fail(err, -EIO, "compressing %s with %s: %s was not written", path,
-			    tools[c].name, packed);
+		return buf_fail(err, -EIO, "compressing %s with %s: %s was not written", path, tools[c].name, packed);
 	if (unlink(path) < 0 && errno != ENOENT) { /* the tool kept the plain file */
 		int e = errno;
 		return buf_fail(err, -e, "removing %s after compressing it: %s", path, strerror(e));
@@ -234,7 +226,7 @@ int compress_read_plain(const char *path, struct buf *out, struct buf *err)
 		return spawn_failed(err, r, "decompressing", path, tools[c].name);
 	trim_end(&msg);
 	if (code != 0)
-		return buf_fail(err, -EIO, "decompressing %s with %s: exit status %d%s%s", path,
-			    tools[c].name, code, msg.len ? ": " : "", msg.data);
+		return buf_fail(err, -EIO, "decompressing %s with %s: exit status %d%s%s", path, tools[c].name, code,
+				msg.len ? ": " : "", msg.data);
 	return 0;
 }

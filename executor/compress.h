@@ -38,8 +38,7 @@ struct compress_opts {
  * removes the plain one if the tool kept it (zstd without --rm, gzip -k). COMPRESS_NONE: no-op.
  * Returns 0; -ENOENT when path or the tool is missing; -EIO when the tool exits non-zero
  * (its output in err) or leaves no compressed file; other -errno from starting it. */
-int compress_module(const char *path, enum module_compression c, const struct compress_opts *opts,
-		    struct buf *err);
+int compress_module(const char *path, enum module_compression c, const struct compress_opts *opts, struct buf *err);
 
 /* The compression of the file at path by its magic bytes (gzip 1f 8b, xz fd 37 7a 58 5a 00,
  * zstd 28 b5 2f fd); COMPRESS_NONE for anything else. Returns 0 or -errno (open/read). */

@@ -17,7 +17,7 @@
 extern const char confeval_sh[];
 extern char **environ;
 
-#define CONFEVAL_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CONFEVAL_PATH     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define CONFEVAL_PROTOCOL "1"
 
 static const char *or_empty(const char *s) { return s ? s : ""; }
@@ -97,8 +97,7 @@ static int read_back(int fd, struct buf *b)
 	return buf_read_fd(b, fd);
 }
 
-int confeval_run(const struct confeval_request *req, struct buf *out, struct buf *err,
-		 int *exit_code)
+int confeval_run(const struct confeval_request *req, struct buf *out, struct buf *err, int *exit_code)
 {
 	_cleanup_free_ char *bash = find_bash();
 	if (!bash)
@@ -111,8 +110,12 @@ int confeval_run(const struct confeval_request *req, struct buf *out, struct buf
 	build_argv(req, bash, &argv);
 	build_env(&env);
 	struct untrusted_cmd cmd = {
-		.argv = strv_array(&argv), .cwd = req->cwd, .extra_env = strv_array(&env), .out_fd = -1,
-		.box = req->box, .failure = req->failure,
+		.argv = strv_array(&argv),
+		.cwd = req->cwd,
+		.extra_env = strv_array(&env),
+		.out_fd = -1,
+		.box = req->box,
+		.failure = req->failure,
 	};
 	int r = untrusted_capture(&cmd, out, efd, exit_code);
 	int e = read_back(efd, err);

@@ -17,8 +17,8 @@ struct confinement;
 struct confeval_target {
 	const char *kernelver;
 	const char *arch;
-	const char *kernel_source_dir;  /* may not exist (add with no headers) */
-	const char *kernel_config;      /* path, may not exist */
+	const char *kernel_source_dir; /* may not exist (add with no headers) */
+	const char *kernel_config;     /* path, may not exist */
 	/* Added: overrides for this target only (/etc/dkms/<m>-<v>-<k>.conf, ...-<k>-<a>.conf,
 	 * <m>--<k>.conf, <m>--<k>-<a>.conf), sourced after the request's conf_files;
 	 * missing ones skipped. May be NULL/0. */
@@ -29,8 +29,8 @@ struct confeval_target {
 struct failure;
 
 struct confeval_request {
-	const char *module;            /* may be NULL when adding from a directory */
-	const char *module_version;    /* may be NULL likewise */
+	const char *module;         /* may be NULL when adding from a directory */
+	const char *module_version; /* may be NULL likewise */
 	const char *dkms_tree, *source_tree, *install_tree;
 	const char *const *conf_files; /* dkms.conf then the /etc/dkms overrides; missing ones skipped */
 	size_t n_conf_files;
@@ -38,7 +38,7 @@ struct confeval_request {
 	size_t n_directives;
 	const struct confeval_target *targets;
 	size_t n_targets;
-	const char *cwd;               /* directory to run in (the conf's own dir) */
+	const char *cwd; /* directory to run in (the conf's own dir) */
 	/* Added: the values of dkms's $parallel_jobs and $running_distribution while the
 	 * files are read; NULL = online CPUs / "". */
 	const char *parallel_jobs;
@@ -53,7 +53,6 @@ struct confeval_request {
  * bash gets a clean environment: PATH (fixed), LANG=C, LC_ALL=C, HOME=/nonexistent,
  * and the caller's DKMS_DIRECTIVE* variables (dkms honours those from its environment);
  * stdin is /dev/null, and it runs in a new session. */
-int confeval_run(const struct confeval_request *req, struct buf *out, struct buf *err,
-		 int *exit_code);
+int confeval_run(const struct confeval_request *req, struct buf *out, struct buf *err, int *exit_code);
 
 #endif

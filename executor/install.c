@@ -85,8 +85,7 @@ static int plan_archive(const struct install_job *j, struct journal *jn, const s
 	_cleanup_free_ char *updates = path_join(lib_tree, "updates");
 	_cleanup_free_ char *dest = xasprintf("%s%s", lib_tree, r->dest_location);
 	char *prefs[4] = { module_file_in(extra, r->dest_name), module_file_in(updates, r->dest_name),
-			   module_file_in(dest, r->dest_name),
-			   hits->n == 1 ? xstrdup(hits->items[0]) : NULL };
+			   module_file_in(dest, r->dest_name), hits->n == 1 ? xstrdup(hits->items[0]) : NULL };
 	int ret = 0;
 	for (size_t i = 0; i < 4; i++) {
 		if (!prefs[i])
@@ -101,8 +100,8 @@ static int plan_archive(const struct install_job *j, struct journal *jn, const s
 	return ret;
 }
 
-int package_script_run(const char *source_dir, const char *type, const char *script,
-		       const struct confinement *box, FILE *out, FILE *err)
+int package_script_run(const char *source_dir, const char *type, const char *script, const struct confinement *box,
+		       FILE *out, FILE *err)
 {
 	if (!script || !*script)
 		return 0;
@@ -126,19 +125,24 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	int code = 0, r;
 	struct failure failed = { 0 };
 	if (box) {
-		struct untrusted_cmd uc = { .argv = argv, .cwd = source_dir, .out_fd = -1, .box = box,
-					    .failure = &failed };
+		struct untrusted_cmd uc = {
+			.argv = argv, .cwd = source_dir, .out_fd = -1, .box = box, .failure = &failed
+		};
 		r = untrusted_run(&uc, &code);
 	} else {
-		struct proc_spec spec = { .argv = argv, .cwd = source_dir, .stdin_fd = -1, .stdout_fd = -1,
-					  .stderr_fd = -1, .failure = &failed };
+		struct proc_spec spec = { .argv = argv,
+					  .cwd = source_dir,
+					  .stdin_fd = -1,
+					  .stdout_fd = -1,
+					  .stderr_fd = -1,
+					  .failure = &failed };
 		r = proc_run(&spec, &code);
 	}
 	if (r < 0) {
 		_cleanup_buf_ struct buf why = BUF_INIT;
 		failure_describe(&failed, r, &why);
-		_cleanup_free_ char *msg = xasprintf("Cannot start the %s script%s: %s", type, box ? " in its sandbox" : "",
-						     why.data);
+		_cleanup_free_ char *msg = xasprintf("Cannot start the %s script%s: %s", type,
+						     box ? " in its sandbox" : "", why.data);
 		error_lines(err, msg);
 		return 127;
 	}
@@ -167,9 +171,10 @@ static bool version_sane(const struct install_job *j, const struct install_recor
 	(void)modversion_read(built, &mine);
 	if (v == MODVERSION_OLDER) {
 		fflush(j->out);
-		fprintf(j->err, "\nError! Module version %s for %s.ko\nis not newer than what is already found in kernel %s (%s).\n"
-			"You may override by specifying --force.\n", mine.version ? mine.version : "",
-			r->dest_name, j->kernel, have.version ? have.version : "");
+		fprintf(j->err,
+			"\nError! Module version %s for %s.ko\nis not newer than what is already found in kernel %s (%s).\n"
+			"You may override by specifying --force.\n",
+			mine.version ? mine.version : "", r->dest_name, j->kernel, have.version ? have.version : "");
 	} else if (have.version || mine.version) {
 		fprintf(j->out, "Module %s already installed at version %s, override by specifying --force\n",
 			have_path, have.version ? have.version : "");
@@ -203,7 +208,8 @@ int install_run(const struct install_job *j)
 	_cleanup_free_ char *orig_dir = layout_original_dir(j->dkms_tree, j->module, j->kernel, j->arch);
 	if (!path_exists(lib_tree)) {
 		_cleanup_free_ char *m = xasprintf("The directory %s doesn't exist.\n"
-						   "You cannot install a module onto a non-existant kernel.", lib_tree);
+						   "You cannot install a module onto a non-existant kernel.",
+						   lib_tree);
 		error_lines(j->err, m);
 		return 6;
 	}
@@ -216,11 +222,13 @@ int install_run(const struct install_job *j)
 			return 6;
 		}
 	}
-	if (package_script_run(j->source_dir, "pre_install", j->pre_install, j->script_box, j->out, j->err) != 0 && !j->force) {
+	if (package_script_run(j->source_dir, "pre_install", j->pre_install, j->script_box, j->out, j->err) != 0 &&
+	    !j->force) {
 		error_lines(j->err, "pre_install failed, aborting install.\nYou may override by specifying --force.");
 		return 101;
 	}
-	_cleanup_free_ char *what = xasprintf("install of %s/%s for kernel %s (%s)", j->module, j->version, j->kernel, j->arch);
+	_cleanup_free_ char *what = xasprintf("install of %s/%s for kernel %s (%s)", j->module, j->version, j->kernel,
+					      j->arch);
 	struct journal jn;
 	journal_init(&jn, j->dkms_tree, what);
 	bool first = !is_symlink(marker);
@@ -240,7 +248,8 @@ int install_run(const struct install_job *j)
 		fprintf(j->out, "Installing %s\n", dst);
 		_cleanup_free_ char *stop = deepest_existing_dir(dst);
 		struct stat st; /* a directory in the way is not moved aside: the copy fails on it */
-		_cleanup_free_ char *there = lstat(dst, &st) == 0 && !S_ISDIR(st.st_mode) ? journal_identity(dst) : NULL;
+		_cleanup_free_ char *there = lstat(dst, &st) == 0 && !S_ISDIR(st.st_mode) ? journal_identity(dst)
+											  : NULL;
 		if (e == 0)
 			e = journal_add(&jn, J_COPY, src, dst, stop, there);
 	}
@@ -274,8 +283,8 @@ int install_run(const struct install_job *j)
 }
 
 /* Plans to put back every archived original of name, as recorded in its .origin file. */
-static void plan_restore(const struct install_job *j, struct journal *jn, const char *orig_dir,
-			 const char *name, const char *lib_tree)
+static void plan_restore(const struct install_job *j, struct journal *jn, const char *orig_dir, const char *name,
+			 const char *lib_tree)
 {
 	DIR *d = opendir(orig_dir);
 	if (!d)
@@ -311,7 +320,8 @@ static void plan_uninstall_record(const struct install_job *j, struct journal *j
 				  const char *lib_tree, const char *orig_dir, const char *moddir)
 {
 	const char *locs[2] = { r->dest_location,
-				r->conf_location && strcmp(r->conf_location, r->dest_location) ? r->conf_location : NULL };
+				r->conf_location && strcmp(r->conf_location, r->dest_location) ? r->conf_location
+											       : NULL };
 	bool found = false;
 	for (size_t i = 0; i < 2 && !found; i++) {
 		if (!locs[i])
@@ -346,7 +356,8 @@ int uninstall_run(const struct install_job *j)
 	bool had_originals = false;
 	if (active) {
 		fprintf(j->out, "Before uninstall, this module version was ACTIVE on this kernel.\n");
-		_cleanup_free_ char *what = xasprintf("uninstall of %s/%s from kernel %s (%s)", j->module, j->version, j->kernel, j->arch);
+		_cleanup_free_ char *what = xasprintf("uninstall of %s/%s from kernel %s (%s)", j->module, j->version,
+						      j->kernel, j->arch);
 		struct journal jn;
 		journal_init(&jn, j->dkms_tree, what);
 		for (size_t i = 0; i < j->n_records; i++)
@@ -463,7 +474,7 @@ static void drop_empty_depmod_files(const char *install_tree, const char *kernel
 	DIR *d = opendir(kdir);
 	if (!d)
 		return;
-	static const char *const names[] = { "modules.alias", "modules.dep", "modules.devname",
+	static const char *const names[] = { "modules.alias",   "modules.dep",     "modules.devname",
 					     "modules.softdep", "modules.symbols", "modules.weakdep" };
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -480,8 +491,7 @@ static void drop_empty_depmod_files(const char *install_tree, const char *kernel
 	rmdir(kdir);
 }
 
-int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip,
-	       FILE *out, FILE *err)
+int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip, FILE *out, FILE *err)
 {
 	fputs("Running depmod...", out);
 	fflush(out);

@@ -26,10 +26,10 @@ struct install_job {
 	const char *module, *version, *kernel, *arch;
 	const struct install_record *records;
 	size_t n_records;
-	const char *source_dir;      /* for PRE_INSTALL/POST_INSTALL/POST_REMOVE */
+	const char *source_dir; /* for PRE_INSTALL/POST_INSTALL/POST_REMOVE */
 	const char *pre_install, *post_install, *post_remove;
 	bool force;
-	bool force_version_override; /* skip the version sanity check */
+	bool force_version_override;          /* skip the version sanity check */
 	const struct confinement *script_box; /* --sandbox-scripts; NULL = privileged, as dkms */
 	FILE *out, *err;
 };
@@ -43,13 +43,12 @@ int uninstall_run(const struct install_job *job);
 int unbuild_run(const char *dkms_tree, const char *m, const char *v, const char *k, const char *a);
 /* Runs depmod for kernel k of install_tree (with a private -b root when the tree is
  * moved), printing "Running depmod... done." as dkms. skip = --no-depmod. */
-int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip,
-	       FILE *out, FILE *err);
+int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip, FILE *out, FILE *err);
 /* Runs a POST_ADD/PRE_INSTALL/... script of the package as dkms does: "Running the <type>
  * script:" then its output. Privileged (box NULL), as in dkms; with a box (modforge's
  * --sandbox-scripts) confined like a build step, from the real source directory.
  * Returns its exit status (0 if none). */
-int package_script_run(const char *source_dir, const char *type, const char *script,
-		       const struct confinement *box, FILE *out, FILE *err);
+int package_script_run(const char *source_dir, const char *type, const char *script, const struct confinement *box,
+		       FILE *out, FILE *err);
 
 #endif

@@ -15,10 +15,10 @@
 #include <stdbool.h>
 
 struct jobserver {
-	int slots;      /* N */
-	int rfd, wfd;   /* the pipe; -1 when slots == 1 (nothing to share) */
-	int nbfd;       /* modforge's own non-blocking open of the read end */
-	int held;       /* tokens modforge took from the pipe for running builds */
+	int slots;    /* N */
+	int rfd, wfd; /* the pipe; -1 when slots == 1 (nothing to share) */
+	int nbfd;     /* modforge's own non-blocking open of the read end */
+	int held;     /* tokens modforge took from the pipe for running builds */
 	bool implicit_used;
 	char makeflags[96];
 };

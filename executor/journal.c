@@ -38,13 +38,9 @@ void journal_release(struct journal *j)
 	strv_release(&j->lines);
 }
 
-static char *journal_path(const char *dkms_tree)
-{
-	return layout_journal(dkms_tree);
-}
+static char *journal_path(const char *dkms_tree) { return layout_journal(dkms_tree); }
 
-int journal_add(struct journal *j, enum journal_step kind, const char *a, const char *b, const char *c,
-		const char *d)
+int journal_add(struct journal *j, enum journal_step kind, const char *a, const char *b, const char *c, const char *d)
 {
 	const char *f[4] = { a, b, c, d };
 	for (size_t i = 0; i < 4; i++)
@@ -106,10 +102,7 @@ static bool link_points_to(const char *link, const char *target)
 	return strcmp(buf, target) == 0;
 }
 
-static int unlink_missing_ok(const char *path)
-{
-	return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
-}
+static int unlink_missing_ok(const char *path) { return unlink(path) < 0 && errno != ENOENT ? -errno : 0; }
 
 /* rename(), or copy + delete when from and to are on different filesystems (as mv). */
 static int move_file(const char *from, const char *to)
@@ -193,8 +186,7 @@ static int do_step(const char *dkms_tree, const struct step *s)
 {
 	const char *a = s->f[0], *b = s->f[1], *c = s->f[2], *d = s->f[3];
 	switch (s->kind) {
-	case J_ARCHIVE:
-		return path_exists(a) && !path_exists(b) ? archive_move(a, b) : 0;
+	case J_ARCHIVE: return path_exists(a) && !path_exists(b) ? archive_move(a, b) : 0;
 	case J_COPY: {
 		_cleanup_free_ char *dir = parent_dir(b);
 		_cleanup_free_ char *kept = kept_path(b);
@@ -205,8 +197,7 @@ static int do_step(const char *dkms_tree, const struct step *s)
 			r = -errno;
 		return r < 0 ? r : copy_file_atomic(a, b, 0644);
 	}
-	case J_LINK:
-		return link_points_to(b, a) ? 0 : symlink_atomic(a, b);
+	case J_LINK: return link_points_to(b, a) ? 0 : symlink_atomic(a, b);
 	case J_DELETE: {
 		_cleanup_free_ char *id = journal_identity(a);
 		if (!id || (*d && strcmp(id, d) != 0))
@@ -224,10 +215,8 @@ static int do_step(const char *dkms_tree, const struct step *s)
 		_cleanup_free_ char *origin = xasprintf("%s.origin", a);
 		return unlink_missing_ok(origin);
 	}
-	case J_UNLINK:
-		return link_points_to(b, a) ? unlink_missing_ok(b) : 0;
-	case J_RMTREE:
-		return rm_rf(a);
+	case J_UNLINK: return link_points_to(b, a) ? unlink_missing_ok(b) : 0;
+	case J_RMTREE: return rm_rf(a);
 	case J_DEPMOD: {
 		_cleanup_free_ char *dir = layout_depmod_pending(dkms_tree, NULL);
 		_cleanup_free_ char *mark = layout_depmod_pending(dkms_tree, a);
@@ -277,12 +266,9 @@ static void undo_step(const struct step *s)
 		if (path_exists(b) && !path_exists(a))
 			(void)archive_move(b, a);
 		break;
-	case J_UNLINK:
-		(void)symlink_atomic(a, b);
-		break;
+	case J_UNLINK: (void)symlink_atomic(a, b); break;
 	case J_RMTREE:
-	case J_DEPMOD:
-		break;
+	case J_DEPMOD: break;
 	}
 }
 
@@ -294,7 +280,8 @@ static void drop_step_temps(const struct step *s)
 	switch (s->kind) {
 	case J_ARCHIVE: remove_stale_temps(origin_b); break;
 	case J_COPY: remove_stale_temps(s->f[1]); break;
-	case J_LINK: case J_UNLINK: remove_stale_temps(s->f[1]); break;
+	case J_LINK:
+	case J_UNLINK: remove_stale_temps(s->f[1]); break;
 	case J_DELETE: remove_stale_temps(s->f[0]); break;
 	case J_RESTORE: remove_stale_temps(origin_a); break;
 	default: break;
@@ -303,8 +290,8 @@ static void drop_step_temps(const struct step *s)
 
 static const char *describe(enum journal_step k)
 {
-	static const char *const d[] = { "archiving", "copying", "linking", "deleting", "restoring",
-					 "unlinking", "deleting", "recording depmod for" };
+	static const char *const d[] = { "archiving", "copying",   "linking",  "deleting",
+					 "restoring", "unlinking", "deleting", "recording depmod for" };
 	return d[k];
 }
 
@@ -326,7 +313,8 @@ static int run_steps(const char *dkms_tree, char **lines, size_t n, FILE *err)
 			const struct step *s = &steps[done];
 			bool to_b = s->kind == J_COPY || s->kind == J_LINK || s->kind == J_UNLINK;
 			if (err)
-				fprintf(err, "\nError! %s %s failed: %s\n", describe(s->kind), s->f[to_b ? 1 : 0], strerror(-r));
+				fprintf(err, "\nError! %s %s failed: %s\n", describe(s->kind), s->f[to_b ? 1 : 0],
+					strerror(-r));
 			undo_step(s); /* what the failed step did part of */
 			drop_step_temps(s);
 			break;

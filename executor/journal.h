@@ -22,20 +22,20 @@
 #include "common/strv.h"
 
 enum journal_step {
-	J_ARCHIVE,   /* a=file in the kernel tree, b=archive path (b.origin names a) */
-	J_COPY,      /* a=built module, b=destination, c=the deepest existing directory above b
+	J_ARCHIVE, /* a=file in the kernel tree, b=archive path (b.origin names a) */
+	J_COPY,    /* a=built module, b=destination, c=the deepest existing directory above b
 		      * (undo deletes the emptied ones below it), d=identity of the file at b
 		      * when planned (another version's module; "" if none): that file is
 		      * kept as b.modforge-prev until the change is whole, put back on undo */
-	J_LINK,      /* a=link target, b=link path: the kernel-<k>-<a> marker, c=the target it
+	J_LINK,    /* a=link target, b=link path: the kernel-<k>-<a> marker, c=the target it
 		      * had when planned ("" if none), put back on undo */
-	J_DELETE,    /* a=installed module, b=the built module (undo copies it back), c=top of
+	J_DELETE,  /* a=installed module, b=the built module (undo copies it back), c=top of
 		      * the kernel tree (rmdir), d=identity of a ("inode:size") when planned: a
 		      * file that is not that one any more (a restored original) is kept */
-	J_RESTORE,   /* a=archived original (a.origin), b=where it goes back (replaced) */
-	J_UNLINK,    /* a=link target it must have, b=link path */
-	J_RMTREE,    /* a=directory deleted with everything in it (no undo) */
-	J_DEPMOD,    /* a=kernel: leaves <dkms_tree>/.modforge/depmod-pending/<kernel> */
+	J_RESTORE, /* a=archived original (a.origin), b=where it goes back (replaced) */
+	J_UNLINK,  /* a=link target it must have, b=link path */
+	J_RMTREE,  /* a=directory deleted with everything in it (no undo) */
+	J_DEPMOD,  /* a=kernel: leaves <dkms_tree>/.modforge/depmod-pending/<kernel> */
 };
 
 struct journal {
@@ -47,8 +47,7 @@ struct journal {
 void journal_init(struct journal *j, const char *dkms_tree, const char *what);
 void journal_release(struct journal *j);
 /* Adds a step (b, c, d may be NULL). Returns 0 or -EINVAL. */
-int journal_add(struct journal *j, enum journal_step kind, const char *a, const char *b, const char *c,
-		const char *d);
+int journal_add(struct journal *j, enum journal_step kind, const char *a, const char *b, const char *c, const char *d);
 /* The identity J_DELETE checks: "inode:size" of path (lstat), or NULL if it is missing. */
 char *journal_identity(const char *path);
 /* Writes the journal, runs every step, deletes it. On a step's error, undoes the steps

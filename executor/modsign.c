@@ -2,7 +2,6 @@
  * libcrypto, the kernel's 12-byte trailer and magic; MOK key pairs as `openssl req -x509`. */
 #include "modsign.h"
 
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,27 +26,26 @@
 #include "common/macro.h"
 #include "common/xalloc.h"
 
-#define MOK_SUBJECT "DKMS module signing key"
-#define MOK_DAYS 36500
-#define MOK_BITS 2048
+#define MOK_SUBJECT     "DKMS module signing key"
+#define MOK_DAYS        36500
+#define MOK_BITS        2048
 #define MOK_SERIAL_BITS 159 /* as openssl req: 20 bytes, always positive */
-#define PKEY_ID_PKCS7 2     /* the kernel's enum pkey_id_type */
-#define TRAILER_LEN 12
+#define PKEY_ID_PKCS7   2   /* the kernel's enum pkey_id_type */
+#define TRAILER_LEN     12
 
 static void bio_freep(BIO **p) { BIO_free(*p); }
 static void pkey_freep(EVP_PKEY **p) { EVP_PKEY_free(*p); }
 static void x509_freep(X509 **p) { X509_free(*p); }
 static void cms_freep(CMS_ContentInfo **p) { CMS_ContentInfo_free(*p); }
 static void bn_freep(BIGNUM **p) { BN_free(*p); }
-#define _cleanup_bio_ _cleanup_(bio_freep)
+#define _cleanup_bio_  _cleanup_(bio_freep)
 #define _cleanup_pkey_ _cleanup_(pkey_freep)
 #define _cleanup_x509_ _cleanup_(x509_freep)
-#define _cleanup_cms_ _cleanup_(cms_freep)
-#define _cleanup_bn_ _cleanup_(bn_freep)
+#define _cleanup_cms_  _cleanup_(cms_freep)
+#define _cleanup_bn_   _cleanup_(bn_freep)
 
 /* The kernel's CONFIG_MODULE_SIG_HASH choices. */
 static const char *const hashes[] = { "sha1", "sha224", "sha256", "sha384", "sha512" };
-
 
 /* Returns libcrypto's reason for the last failure (static text) and empties its queue. */
 static const char *ssl_reason(void)
@@ -70,8 +68,8 @@ static int load_key(const char *path, EVP_PKEY **out, struct buf *err)
 	*out = b ? PEM_read_bio_PrivateKey(b, NULL, no_passphrase, NULL) : NULL;
 	OPENSSL_cleanse(pem.data, pem.len);
 	if (!*out)
-		return buf_fail(err, -EINVAL, "reading private key %s: not an unencrypted PEM key (%s)",
-			    path, ssl_reason());
+		return buf_fail(err, -EINVAL, "reading private key %s: not an unencrypted PEM key (%s)", path,
+				ssl_reason());
 	return 0;
 }
 
@@ -92,8 +90,8 @@ static int load_cert(const char *path, X509 **out, struct buf *err)
 	ERR_clear_error(); /* the DER attempt's complaints */
 	*out = b ? PEM_read_bio_X509(b, NULL, no_passphrase, NULL) : NULL;
 	if (!*out)
-		return buf_fail(err, -EINVAL, "reading certificate %s: neither DER nor PEM X.509 (%s)",
-			    path, ssl_reason());
+		return buf_fail(err, -EINVAL, "reading certificate %s: neither DER nor PEM X.509 (%s)", path,
+				ssl_reason());
 	return 0;
 }
 
@@ -107,12 +105,11 @@ static const EVP_MD *find_hash(const char *name)
 
 /* Makes the DER signature: detached, no certificates, no signed attributes or S/MIME
  * capabilities, binary, signer by issuer and serial. Returns 0 or -EBADMSG. */
-static int cms_sign_der(const void *mod, size_t len, const EVP_MD *md, X509 *cert,
-			EVP_PKEY *key, struct buf *der, struct buf *err)
+static int cms_sign_der(const void *mod, size_t len, const EVP_MD *md, X509 *cert, EVP_PKEY *key, struct buf *der,
+			struct buf *err)
 {
 	const unsigned flags = CMS_NOCERTS | CMS_BINARY;
-	_cleanup_cms_ CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL,
-						      flags | CMS_PARTIAL | CMS_DETACHED);
+	_cleanup_cms_ CMS_ContentInfo *cms = CMS_sign(NULL, NULL, NULL, NULL, flags | CMS_PARTIAL | CMS_DETACHED);
 	_cleanup_bio_ BIO *data = len <= INT_MAX ? BIO_new_mem_buf(mod, (int)len) : NULL;
 	if (!cms || !data)
 		return buf_fail(err, -EBADMSG, "creating CMS signature: %s", ssl_reason());
@@ -129,14 +126,16 @@ static int cms_sign_der(const void *mod, size_t len, const EVP_MD *md, X509 *cer
 	return 0;
 }
 
-int modsign_buf(const void *mod, size_t len, const char *hash, const char *key_path,
-		const char *cert_path, struct buf *out, struct buf *err)
+int modsign_buf(const void *mod, size_t len, const char *hash, const char *key_path, const char *cert_path,
+		struct buf *out, struct buf *err)
 {
 	ERR_clear_error(); /* so a reason below is ours, not a caller's leftover */
 	const EVP_MD *md = find_hash(hash);
 	if (!md)
-		return buf_fail(err, -EINVAL, "signing hash \"%s\": not one of sha1, sha224, sha256, "
-			    "sha384, sha512", hash ? hash : "(null)");
+		return buf_fail(err, -EINVAL,
+				"signing hash \"%s\": not one of sha1, sha224, sha256, "
+				"sha384, sha512",
+				hash ? hash : "(null)");
 	_cleanup_pkey_ EVP_PKEY *key = NULL;
 	_cleanup_x509_ X509 *cert = NULL;
 	int r = load_key(key_path, &key, err);
@@ -145,8 +144,8 @@ int modsign_buf(const void *mod, size_t len, const char *hash, const char *key_p
 	if (r < 0)
 		return r;
 	if (!X509_check_private_key(cert, key))
-		return buf_fail(err, -EINVAL, "private key %s does not match certificate %s (%s)",
-			    key_path, cert_path, ssl_reason());
+		return buf_fail(err, -EINVAL, "private key %s does not match certificate %s (%s)", key_path, cert_path,
+				ssl_reason());
 	_cleanup_buf_ struct buf sig = BUF_INIT;
 	r = cms_sign_der(mod, len, md, cert, key, &sig, err);
 	if (r < 0)
@@ -222,8 +221,7 @@ static int commit_temp(const char *tmp, const char *path)
 	return fsync_parent(path);
 }
 
-int modsign_file(const char *ko_path, const char *hash, const char *key_path,
-		 const char *cert_path, struct buf *err)
+int modsign_file(const char *ko_path, const char *hash, const char *key_path, const char *cert_path, struct buf *err)
 {
 	_cleanup_buf_ struct buf mod = BUF_INIT, out = BUF_INIT, why = BUF_INIT;
 	struct stat st;
@@ -265,11 +263,9 @@ static int make_cert(X509 *x, EVP_PKEY *key)
 			return -EBADMSG;
 	} while (BN_is_zero(serial));
 	X509_NAME *name = X509_get_subject_name(x);
-	if (!BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) ||
-	    !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
+	if (!BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x)) || !X509_gmtime_adj(X509_getm_notBefore(x), 0) ||
 	    !X509_time_adj_ex(X509_getm_notAfter(x), MOK_DAYS, 0, NULL) ||
-	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-					(const unsigned char *)MOK_SUBJECT, -1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)MOK_SUBJECT, -1, -1, 0) ||
 	    !X509_set_issuer_name(x, name) || !X509_set_pubkey(x, key))
 		return -EBADMSG;
 	X509V3_CTX ctx;
@@ -302,8 +298,7 @@ int mok_generate(const char *key_path, const char *cert_path, struct buf *err)
 {
 	_cleanup_pkey_ EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)MOK_BITS);
 	if (!key)
-		return buf_fail(err, -EBADMSG, "generating RSA-%d key for %s: %s", MOK_BITS, key_path,
-			    ssl_reason());
+		return buf_fail(err, -EBADMSG, "generating RSA-%d key for %s: %s", MOK_BITS, key_path, ssl_reason());
 	_cleanup_x509_ X509 *x = X509_new();
 	if (!x || make_cert(x, key) < 0)
 		return buf_fail(err, -EBADMSG, "making certificate %s: %s", cert_path, ssl_reason());

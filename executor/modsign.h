@@ -24,11 +24,10 @@ struct buf; /* common/buf.h */
  * original's mode kept). hash: "sha1", "sha224", "sha256", "sha384", "sha512". key_path: PEM
  * private key (unencrypted; RSA or EC). cert_path: X.509 certificate, DER or PEM (detected).
  * Returns 0 or -errno (-EINVAL for an unusable key/cert/hash, -EBADMSG for a crypto failure). */
-int modsign_file(const char *ko_path, const char *hash, const char *key_path, const char *cert_path,
-		 struct buf *err);
+int modsign_file(const char *ko_path, const char *hash, const char *key_path, const char *cert_path, struct buf *err);
 /* Same on memory: appends module bytes + signature + trailer + magic to out. */
-int modsign_buf(const void *mod, size_t len, const char *hash, const char *key_path,
-		const char *cert_path, struct buf *out, struct buf *err);
+int modsign_buf(const void *mod, size_t len, const char *hash, const char *key_path, const char *cert_path,
+		struct buf *out, struct buf *err);
 /* Returns true if the bytes end with MODSIGN_MAGIC. */
 bool modsign_is_signed(const void *mod, size_t len);
 /* Makes a new key pair like dkms's generate_mok: key_path gets an unencrypted PKCS#8 PEM

@@ -50,8 +50,8 @@ static void set_owned(char **slot, char *v)
 }
 
 /* libkmod's own logging would go to stderr; library code never prints. */
-static void quiet_log(void *data, int priority, const char *file, int line, const char *fn,
-		      const char *format, va_list args)
+static void quiet_log(void *data, int priority, const char *file, int line, const char *fn, const char *format,
+		      va_list args)
 {
 }
 
@@ -69,7 +69,8 @@ static int kmod_verinfo(const char *path, struct verinfo *w)
 	if (r == 0)
 		r = kmod_module_get_info(mod, &info);
 	if (r >= 0) {
-		kmod_list_foreach(l, info) {
+		kmod_list_foreach(l, info)
+		{
 			const char *k = kmod_module_info_get_key(l), *v = kmod_module_info_get_value(l);
 			if (!v)
 				v = "";
@@ -97,8 +98,7 @@ static int kmod_verinfo_decompressed(const char *path, struct verinfo *w)
 	if (r < 0)
 		return r;
 	const char *tmpdir = getenv("TMPDIR");
-	_cleanup_free_ char *tmp = xasprintf("%s/modforge-modinfo-XXXXXX.ko",
-					     tmpdir && *tmpdir ? tmpdir : "/tmp");
+	_cleanup_free_ char *tmp = xasprintf("%s/modforge-modinfo-XXXXXX.ko", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	_cleanup_close_ int fd = mkostemps(tmp, 3, O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -146,10 +146,7 @@ void modversion_release(struct modversion *v)
 	*v = (struct modversion){ 0 };
 }
 
-int modversion_cmp(const char *a, const char *b)
-{
-	return dkms_vercmp(a, b);
-}
+int modversion_cmp(const char *a, const char *b) { return dkms_vercmp(a, b); }
 
 /* Returns 1 if both modules have the same plain (decompressed) bytes, 0 if not, or -errno. */
 static int same_contents(const char *a, const char *b)

@@ -137,7 +137,7 @@ static int pidfd_open_compat(pid_t pid) { return (int)syscall(SYS_pidfd_open, pi
 static long rusage_ms(const struct rusage *ru)
 {
 	return ru->ru_utime.tv_sec * 1000L + ru->ru_utime.tv_usec / 1000 + ru->ru_stime.tv_sec * 1000L +
-	       ru->ru_stime.tv_usec / 1000;
+		ru->ru_stime.tv_usec / 1000;
 }
 
 int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_code, long *cpu_ms)

@@ -78,9 +78,13 @@ static int open_beneath(int area_fd, const char *rel, int flags, unsigned long l
 
 static const char *type_name(mode_t m)
 {
-	return S_ISLNK(m) ? "a symbolic link" : S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO"
-	       : S_ISSOCK(m) ? "a socket"
-	       : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a regular file";
+	return S_ISLNK(m)     ? "a symbolic link"
+		: S_ISDIR(m)  ? "a directory"
+		: S_ISFIFO(m) ? "a FIFO"
+		: S_ISSOCK(m) ? "a socket"
+		: S_ISCHR(m)  ? "a character device"
+		: S_ISBLK(m)  ? "a block device"
+			      : "not a regular file";
 }
 
 /* The first component of rel (as a prefix of it, newly allocated) that is a symbolic
@@ -110,22 +114,23 @@ static int open_failed(int area_fd, const char *rel, int r, struct buf *why)
 		if (link && !strcmp(link, rel))
 			return buf_fail(why, -EPERM, "is a symbolic link; a build result must be a regular file");
 		if (link)
-			return buf_fail(why, -EPERM, "lies below the symbolic link %s; a build result is never taken through one",
+			return buf_fail(why, -EPERM,
+					"lies below the symbolic link %s; a build result is never taken through one",
 					link);
 		if (r == -ENOTDIR)
 			return buf_fail(why, -ENOENT, "does not exist (a component of its path is not a directory)");
 	}
 	switch (r) {
-	case -ENOENT:
-		return buf_fail(why, r, "does not exist");
+	case -ENOENT: return buf_fail(why, r, "does not exist");
 	case -EXDEV:
-		return buf_fail(why, -EPERM, "is outside the build area (\"..\", an absolute path or another filesystem)");
-	case -ENXIO:
-		return buf_fail(why, -EPERM, "is a socket or FIFO; a build result must be a regular file");
+		return buf_fail(why, -EPERM,
+				"is outside the build area (\"..\", an absolute path or another filesystem)");
+	case -ENXIO: return buf_fail(why, -EPERM, "is a socket or FIFO; a build result must be a regular file");
 	case -EAGAIN: /* a lease (O_NONBLOCK), or renames racing the lookup every time */
-		return buf_fail(why, -EPERM, "cannot be opened without waiting: it is leased, or it kept changing while it was looked up");
-	default:
-		return buf_fail(why, r, "cannot be opened: %s", strerror(-r));
+		return buf_fail(
+			why, -EPERM,
+			"cannot be opened without waiting: it is leased, or it kept changing while it was looked up");
+	default: return buf_fail(why, r, "cannot be opened: %s", strerror(-r));
 	}
 }
 

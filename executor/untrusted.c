@@ -14,8 +14,7 @@
 
 extern char **environ;
 
-static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, struct strv *env,
-		    struct proc_spec *spec)
+static void prepare(const struct untrusted_cmd *c, struct sandbox_policy *pol, struct strv *env, struct proc_spec *spec)
 {
 	if (c->box)
 		*pol = c->box->policy;

@@ -20,7 +20,7 @@ struct failure;
  * writable paths, the seccomp filter, the build user), which untrusted_run copies whole,
  * adding only the step's cwd and environment; and the disk guard. */
 struct confinement {
-	struct sandbox_policy policy;  /* cwd and extra_env unset: they are the step's */
+	struct sandbox_policy policy; /* cwd and extra_env unset: they are the step's */
 	/* A directory whose filesystem the step writes to (its build area), or NULL. While
 	 * the step runs, modforge keeps untrusted_disk_reserve() bytes free there: below
 	 * that, the step is not started or is killed, and untrusted_run returns -ENOSPC. */
@@ -28,14 +28,14 @@ struct confinement {
 };
 
 struct untrusted_cmd {
-	char *const *argv;         /* the program and its arguments */
+	char *const *argv; /* the program and its arguments */
 	const char *cwd;
-	char *const *extra_env;    /* NAME=value added to the clean environment */
-	int out_fd;                /* stdout and stderr; -1 = inherit */
-	const int *keep_fds;       /* fds the step inherits (the jobserver pipe) */
+	char *const *extra_env; /* NAME=value added to the clean environment */
+	int out_fd;             /* stdout and stderr; -1 = inherit */
+	const int *keep_fds;    /* fds the step inherits (the jobserver pipe) */
 	int n_keep_fds;
 	const struct confinement *box; /* NULL = environment only, not confined */
-	struct failure *failure;   /* when the step could not start: the call and path that
+	struct failure *failure;       /* when the step could not start: the call and path that
 				    * failed (common/failure.h); NULL = not wanted */
 };
 

@@ -17,20 +17,20 @@ struct framework;
 
 struct ctx {
 	const struct request *req;
-	struct tree_paths paths;     /* dkms, source and install roots (moved by flags) */
-	const char *etc_dkms;        /* /etc/dkms, or MODFORGE_ETC_DKMS for tests */
-	const struct framework *fw;  /* framework.conf values (NULL fields: unset) */
-	const char *prog;            /* argv[0] basename: "dkms" or "modforge" */
-	const char *release;         /* "modforge-<version>", make.log header */
+	struct tree_paths paths;    /* dkms, source and install roots (moved by flags) */
+	const char *etc_dkms;       /* /etc/dkms, or MODFORGE_ETC_DKMS for tests */
+	const struct framework *fw; /* framework.conf values (NULL fields: unset) */
+	const char *prog;           /* argv[0] basename: "dkms" or "modforge" */
+	const char *release;        /* "modforge-<version>", make.log header */
 	enum conf_distro distro;
 	const char *running_distribution; /* os-release ID as dkms computes it, e.g. "debian" */
 	char *running_distribution_owned;
-	char *parallel_jobs;         /* make -j value; "" = plain -j */
-	int max_jobs;                /* build jobs run at once */
+	char *parallel_jobs; /* make -j value; "" = plain -j */
+	int max_jobs;        /* build jobs run at once */
 	bool is_root;
-	bool sandbox;                /* untrusted steps confined (off only with --no-sandbox) */
+	bool sandbox;                        /* untrusted steps confined (off only with --no-sandbox) */
 	const struct sandbox_filter *filter; /* compiled once per run */
-	uid_t build_uid;             /* as root: the user builds run as */
+	uid_t build_uid;                     /* as root: the user builds run as */
 	gid_t build_gid;
 	FILE *out, *err;
 };

@@ -6,10 +6,10 @@
 
 /* Which distro's DEST_MODULE_LOCATION override applies (reference §2.2). */
 enum conf_distro {
-	DISTRO_OTHER = 0,   /* use DEST_MODULE_LOCATION as written */
-	DISTRO_DEBIAN,      /* debian, ubuntu, arch: /updates/dkms */
-	DISTRO_FEDORA,      /* fedora, centos, rhel: /extra */
-	DISTRO_SUSE,        /* sles, suse, opensuse: /updates */
+	DISTRO_OTHER = 0, /* use DEST_MODULE_LOCATION as written */
+	DISTRO_DEBIAN,    /* debian, ubuntu, arch: /updates/dkms */
+	DISTRO_FEDORA,    /* fedora, centos, rhel: /extra */
+	DISTRO_SUSE,      /* sles, suse, opensuse: /updates */
 };
 
 #endif

@@ -19,12 +19,36 @@
 
 /* Denied outright (EPERM). */
 static const char *const denied[] = {
-	"init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
-	"bpf", "mount", "umount", "umount2", "pivot_root", "chroot", "move_mount",
-	"open_tree", "fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr", "setns",
-	"keyctl", "add_key", "request_key", "ptrace", "process_vm_readv",
-	"process_vm_writev", "perf_event_open", "userfaultfd", "io_uring_setup",
-	"io_uring_enter", "io_uring_register",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"kexec_load",
+	"kexec_file_load",
+	"bpf",
+	"mount",
+	"umount",
+	"umount2",
+	"pivot_root",
+	"chroot",
+	"move_mount",
+	"open_tree",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
+	"mount_setattr",
+	"setns",
+	"keyctl",
+	"add_key",
+	"request_key",
+	"ptrace",
+	"process_vm_readv",
+	"process_vm_writev",
+	"perf_event_open",
+	"userfaultfd",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
 };
 
 /* Made to look absent (ENOSYS), so callers fall back to calls the filter can inspect. */
@@ -38,24 +62,17 @@ struct masked_rule {
 };
 
 static const struct masked_rule masked[] = {
-	{ "unshare", 0, CLONE_NEWUSER },
-	{ "clone", 0, CLONE_NEWUSER }, /* flags are arg 0 on x86-64, i386 and x32 */
-	{ "chmod", 1, S_ISUID | S_ISGID },
-	{ "fchmod", 1, S_ISUID | S_ISGID },
-	{ "fchmodat", 2, S_ISUID | S_ISGID },
-	{ "open", 2, S_ISUID | S_ISGID },
-	{ "openat", 3, S_ISUID | S_ISGID },
-	{ "creat", 1, S_ISUID | S_ISGID },
-	{ "mknod", 1, S_ISUID | S_ISGID },
-	{ "mknodat", 2, S_ISUID | S_ISGID },
+	{ "unshare", 0, CLONE_NEWUSER },   { "clone", 0, CLONE_NEWUSER }, /* flags are arg 0 on x86-64, i386 and x32 */
+	{ "chmod", 1, S_ISUID | S_ISGID }, { "fchmod", 1, S_ISUID | S_ISGID },  { "fchmodat", 2, S_ISUID | S_ISGID },
+	{ "open", 2, S_ISUID | S_ISGID },  { "openat", 3, S_ISUID | S_ISGID },  { "creat", 1, S_ISUID | S_ISGID },
+	{ "mknod", 1, S_ISUID | S_ISGID }, { "mknodat", 2, S_ISUID | S_ISGID },
 };
 
 /* ioctl requests denied (EPERM): pushing input into a terminal, console tricks. */
 static const scmp_datum_t denied_ioctls[] = { TIOCSTI, TIOCLINUX };
 
 /* Adds one rule for name. Unknown names are skipped. Returns 0 or -errno. */
-static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n_cmp,
-	       const struct scmp_arg_cmp *cmp)
+static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n_cmp, const struct scmp_arg_cmp *cmp)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr == __NR_SCMP_ERROR)
@@ -119,8 +136,9 @@ static int export_bpf(scmp_filter_ctx ctx, struct sandbox_filter **out)
 	if (r == 0 && (fstat(fd, &st) < 0 || lseek(fd, 0, SEEK_SET) < 0))
 		r = -errno;
 	struct sandbox_filter *f = NULL;
-	if (r == 0 && (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) ||
-		       st.st_size / sizeof(struct sock_filter) > USHRT_MAX))
+	if (r == 0 &&
+	    (st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) ||
+	     st.st_size / sizeof(struct sock_filter) > USHRT_MAX))
 		r = -EINVAL;
 	if (r == 0 && !(f = calloc(1, sizeof(*f) + (size_t)st.st_size)))
 		r = -ENOMEM;

@@ -124,8 +124,8 @@ static int kept_flags(const char *path, unsigned long *flags, struct failure *wh
 	static const struct {
 		unsigned long st, ms;
 	} map[] = {
-		{ ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
-		{ ST_NOEXEC, MS_NOEXEC }, { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
+		{ ST_RDONLY, MS_RDONLY },     { ST_NOSUID, MS_NOSUID },   { ST_NODEV, MS_NODEV },
+		{ ST_NOEXEC, MS_NOEXEC },     { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
 		{ ST_RELATIME, MS_RELATIME },
 	};
 	struct statvfs sv;
@@ -158,8 +158,8 @@ static void unescape(char *s)
 {
 	char *o = s;
 	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
-		    s[3] >= '0' && s[3] <= '7') {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+		    s[3] <= '7') {
 			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
 			s += 3;
 		} else {
@@ -253,8 +253,10 @@ static int bind_fd(int fd, const char *path, unsigned long flags, struct failure
 static int setup_dev(const struct sources *s, struct failure *why)
 {
 	static const char *const links[][2] = {
-		{ "/dev/fd", "/proc/self/fd" }, { "/dev/stdin", "/proc/self/fd/0" },
-		{ "/dev/stdout", "/proc/self/fd/1" }, { "/dev/stderr", "/proc/self/fd/2" },
+		{ "/dev/fd", "/proc/self/fd" },
+		{ "/dev/stdin", "/proc/self/fd/0" },
+		{ "/dev/stdout", "/proc/self/fd/1" },
+		{ "/dev/stderr", "/proc/self/fd/2" },
 	};
 	char path[32];
 	int r = 0;
@@ -360,8 +362,7 @@ static int setup(const struct sandbox_policy *p, const struct sources *s, struct
 	/* A sysfs of the new net namespace, so the host's interfaces are not listed; EPERM
 	 * (masked /sys in a container) keeps the host's, read-only: no build needs either. */
 	if (r == 0 && !p->allow_net &&
-	    mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
-	    errno != EPERM)
+	    mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 && errno != EPERM)
 		r = failure_set(why, errno, "mount", "/sys");
 	return r;
 }

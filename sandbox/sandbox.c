@@ -30,8 +30,7 @@
 
 /* Variables a build may see from the caller; everything else is dropped. */
 static const char *const env_allow[] = {
-	"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TERM", "TZ", "TMPDIR",
-	"SOURCE_DATE_EPOCH",
+	"PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TERM", "TZ", "TMPDIR", "SOURCE_DATE_EPOCH",
 };
 
 /* Set to the private /tmp in a confined step (the caller's values point outside it). */
@@ -67,8 +66,7 @@ static int overridden(const char *kv, char *const *extra)
 	return 0;
 }
 
-void sandbox_build_env(const struct sandbox_policy *policy, char *const *caller_env,
-		       struct strv *env)
+void sandbox_build_env(const struct sandbox_policy *policy, char *const *caller_env, struct strv *env)
 {
 	int have_path = overridden("PATH=", policy->extra_env);
 	for (char *const *e = caller_env; e && *e; e++) {

@@ -39,8 +39,7 @@ struct failure;
 /* Builds the step's environment into env: the allowlisted variables of caller_env that
  * extra_env does not set (PATH defaulted when unset), then policy->extra_env. When
  * confining, HOME and TMPDIR are /tmp (the private one) unless extra_env sets them. */
-void sandbox_build_env(const struct sandbox_policy *policy, char *const *caller_env,
-		       struct strv *env);
+void sandbox_build_env(const struct sandbox_policy *policy, char *const *caller_env, struct strv *env);
 /* Runs in the child between fork and exec. Returns 0 in the process that goes on to
  * exec, or -errno (-SANDBOX_ENOUSERNS: see sandbox_userns_hint), with the call that
  * failed and its path in why (common/failure.h; the process runner reports it). When confining it forks

@@ -23,5 +23,4 @@ int sandbox_probe(const struct sandbox_policy *policy);
 /* A one-line reason user namespaces are unavailable, naming the setting to change. */
 const char *sandbox_userns_hint(void);
 
-
 #endif

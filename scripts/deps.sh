@@ -49,7 +49,7 @@ apt-get update -q >"$log" 2>&1 || {
 }
 
 BUILD=(cmake gcc make pkg-config libseccomp-dev libcap-dev libkmod-dev libcjson-dev libssl-dev
-	kmod openssl python3 python3-jsonschema)
+	kmod openssl python3 python3-jsonschema clang-format)
 # Used by the e2e tests and by the Debian *-dkms packages they build.
 TESTS=(libelf-dev bc flex bison libxtables-dev gawk patch xz-utils zstd dpkg-dev file
 	util-linux procps strace)

@@ -1,13 +1,16 @@
 #!/bin/bash
 # scripts/test.sh - the project's test command: installs the dependencies (scripts/deps.sh),
-# builds with warnings as errors, runs every test (unit and e2e) with ctest, then the unit
-# and quick e2e tests again in a build with ASan and UBSan; exits non-zero if anything
-# failed or a sanitizer reported. Run as root on Debian 12 from anywhere in the repository.
+# checks the C follows .clang-format, builds with warnings as errors, runs every test
+# (unit and e2e) with ctest, then the unit and quick e2e tests again in a build with ASan
+# and UBSan; exits non-zero if anything failed or a sanitizer reported. Run as root on
+# Debian 12 from anywhere in the repository.
 set -euo pipefail
 trap 'echo "test.sh: line $LINENO: \"$BASH_COMMAND\" failed (exit $?)" >&2' ERR
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh
+# The tree follows .clang-format (the kernel modules in examples/ follow the kernel's).
+find common sandbox executor orchestrator tests/unit -name '*.[ch]' -print0 | xargs -0 clang-format --dry-run --Werror
 cmake -S . -B build -DMODFORGE_WERROR=ON
 cmake --build build -j"$(nproc)"
 rc=0

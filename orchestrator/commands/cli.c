@@ -45,11 +45,44 @@ static enum action action_from_word(const char *w)
 }
 
 enum opt_id {
-	O_MODULE, O_VERSION, O_KERNEL, O_TEMPLATE, O_CONF, O_QUIET, O_VERSION_SHOW,
-	O_NO_INITRD, O_NO_CLEAN_KERNEL, O_NO_PREPARE_KERNEL, O_BINARIES_ONLY, O_SOURCE_ONLY,
-	O_FORCE, O_FORCE_VERSION_OVERRIDE, O_ALL, O_VERBOSE, O_RPM_SAFE, O_DKMSTREE,
-	O_SOURCETREE, O_INSTALLTREE, O_SYMLINK, O_CONFIG, O_ARCHIVE, O_ARCH, O_KSRC,
-	O_DIRECTIVE, O_NO_DEPMOD, O_MODPROBE, O_DEBUG, O_JOBS, O_HELP, O_JSON, O_DRY_RUN, O_ALL_KERNELS, O_NO_CACHE, O_EVENTS, O_NO_SANDBOX, O_SANDBOX_SCRIPTS,
+	O_MODULE,
+	O_VERSION,
+	O_KERNEL,
+	O_TEMPLATE,
+	O_CONF,
+	O_QUIET,
+	O_VERSION_SHOW,
+	O_NO_INITRD,
+	O_NO_CLEAN_KERNEL,
+	O_NO_PREPARE_KERNEL,
+	O_BINARIES_ONLY,
+	O_SOURCE_ONLY,
+	O_FORCE,
+	O_FORCE_VERSION_OVERRIDE,
+	O_ALL,
+	O_VERBOSE,
+	O_RPM_SAFE,
+	O_DKMSTREE,
+	O_SOURCETREE,
+	O_INSTALLTREE,
+	O_SYMLINK,
+	O_CONFIG,
+	O_ARCHIVE,
+	O_ARCH,
+	O_KSRC,
+	O_DIRECTIVE,
+	O_NO_DEPMOD,
+	O_MODPROBE,
+	O_DEBUG,
+	O_JOBS,
+	O_HELP,
+	O_JSON,
+	O_DRY_RUN,
+	O_ALL_KERNELS,
+	O_NO_CACHE,
+	O_EVENTS,
+	O_NO_SANDBOX,
+	O_SANDBOX_SCRIPTS,
 };
 
 /* dkms matches options with a bash `case` in this order; "prefix" entries are `--name*`
@@ -341,10 +374,13 @@ void cli_usage(const char *prog, struct strv *lines)
 	strv_push(lines, "  [options] = [-m module] [-v module-version] [-k kernel-version] [-a arch]");
 	strv_push(lines, "              [-c dkms.conf-location] [-q] [--force] [--force-version-override] [--all]");
 	strv_push(lines, "              [--templatekernel=kernel] [--directive='cli-directive=cli-value']");
-	strv_push(lines, "              [--config=kernel-include/config/auto.conf-location] [--archive=tarball-location]");
+	strv_push(lines,
+		  "              [--config=kernel-include/config/auto.conf-location] [--archive=tarball-location]");
 	strv_push(lines, "              [--kernelsourcedir=source-location] [--rpm_safe_upgrade]");
 	strv_push(lines, "              [--dkmstree path] [--sourcetree path] [--installtree path]");
 	strv_push(lines, "              [--binaries-only] [--source-only] [--verbose]");
 	strv_push(lines, "              [--no-depmod] [--modprobe-on-install] [-j number] [--version] [--help]");
-	strv_push(lines, "  modforge  = [--json] [--dry-run] [--all-kernels] [--no-cache] [--events=file] [--no-sandbox] [--sandbox-scripts]");
+	strv_push(
+		lines,
+		"  modforge  = [--json] [--dry-run] [--all-kernels] [--no-cache] [--events=file] [--no-sandbox] [--sandbox-scripts]");
 }

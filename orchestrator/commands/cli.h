@@ -17,8 +17,8 @@
 #include "orchestrator/request.h"
 
 struct cli_error {
-	int exit_code;           /* 0 = no error */
-	char *message;           /* lines after "Error! ", newline-separated */
+	int exit_code; /* 0 = no error */
+	char *message; /* lines after "Error! ", newline-separated */
 	bool show_usage;
 };
 

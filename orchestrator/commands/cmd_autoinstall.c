@@ -23,16 +23,16 @@
 /* One module's latest version on one kernel. */
 struct slot {
 	struct module_conf *conf;
-	bool installed;            /* already installed there: nothing to do */
-	bool planned;              /* AUTOINSTALL and not installed */
+	bool installed; /* already installed there: nothing to do */
+	bool planned;   /* AUTOINSTALL and not installed */
 	size_t build_job, install_job;
-	struct buf missing;        /* BUILD_DEPENDS nothing in this run provides */
+	struct buf missing; /* BUILD_DEPENDS nothing in this run provides */
 };
 
 struct candidate {
 	const char *module;
-	const char *version;       /* latest by dkms's VER() */
-	struct slot *slots;        /* one per target */
+	const char *version; /* latest by dkms's VER() */
+	struct slot *slots;  /* one per target */
 };
 
 struct autoinstall {
@@ -52,8 +52,11 @@ static void collect_latest(struct autoinstall *a)
 		for (size_t j = 0; j < m->n_versions; j++) {
 			const struct tree_version *v = &m->versions[j];
 			if (v->state == TREE_V_BROKEN) {
-				ctx_error(a->c, "%s/%s is broken! Missing the source directory or the symbolic link pointing to it.\n"
-					  "Manual intervention is required!", m->name, v->version);
+				ctx_error(
+					a->c,
+					"%s/%s is broken! Missing the source directory or the symbolic link pointing to it.\n"
+					"Manual intervention is required!",
+					m->name, v->version);
 				continue;
 			}
 			if (v->state == TREE_V_ADDED && (!latest || dkms_vercmp(v->version, latest) > 0))
@@ -80,7 +83,8 @@ static int select_candidates(struct autoinstall *a)
 		e = confload(a->c, &l, tl->items, tl->n, confs);
 		for (size_t t = 0; t < tl->n && !e; t++) {
 			struct slot *s = &k->slots[t];
-			_cleanup_free_ char *v = tree_installed_version(&a->c->paths, k->module, tl->items[t].kernel, tl->items[t].arch);
+			_cleanup_free_ char *v = tree_installed_version(&a->c->paths, k->module, tl->items[t].kernel,
+									tl->items[t].arch);
 			s->conf = confs[t];
 			s->installed = v && strcmp(v, k->version) == 0;
 			s->planned = !s->installed && s->conf->autoinstall;
@@ -235,7 +239,8 @@ static int autoinstall_run(struct autoinstall *a)
 		for (size_t t = 0; t < a->tl->n; t++)
 			bad |= summary(a, &s, t);
 		if (bad) {
-			ctx_error(a->c, "One or more modules failed to install during autoinstall.\n"
+			ctx_error(a->c,
+				  "One or more modules failed to install during autoinstall.\n"
 				  "Refer to previous errors for more information.");
 			ret = 11;
 		}

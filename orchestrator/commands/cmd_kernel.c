@@ -37,7 +37,8 @@ static struct module_conf *conf_for(struct ctx *c, const char *m, const char *v,
 static bool built_for(const struct tree_version *tv, const struct target *t)
 {
 	for (size_t b = 0; b < tv->n_builds; b++)
-		if (tv->builds[b].built && !strcmp(tv->builds[b].kernel, t->kernel) && !strcmp(tv->builds[b].arch, t->arch))
+		if (tv->builds[b].built && !strcmp(tv->builds[b].kernel, t->kernel) &&
+		    !strcmp(tv->builds[b].arch, t->arch))
 			return true;
 	return false;
 }
@@ -73,7 +74,8 @@ static int kernel_removal(struct ctx *c, const char *action, bool autoinstall_on
 	if (e)
 		return e;
 	if (c->req->kernels.n != 1) {
-		ctx_error(c, "The action %s requires exactly one kernel version parameter on the command line.", action);
+		ctx_error(c, "The action %s requires exactly one kernel version parameter on the command line.",
+			  action);
 		return 4;
 	}
 	struct target_list tl = { 0 };

@@ -42,10 +42,12 @@ int check_module_args(const struct ctx *c, const char *action)
 	const struct request *r = c->req;
 	if (r->module && *r->module && r->version && *r->version)
 		return 0;
-	ctx_error(c, "Arguments <module> and <module-version> are not specified.\n"
+	ctx_error(c,
+		  "Arguments <module> and <module-version> are not specified.\n"
 		  "Usage: %s <module>/<module-version> or\n"
 		  "       %s -m <module>/<module-version> or\n"
-		  "       %s -m <module> -v <module-version>", action, action, action);
+		  "       %s -m <module> -v <module-version>",
+		  action, action, action);
 	return 1;
 }
 
@@ -56,8 +58,10 @@ int check_not_broken(const struct ctx *c)
 		return 0;
 	if (tree_version_state(&c->paths, r->module, r->version) != TREE_V_BROKEN)
 		return 0;
-	ctx_error(c, "%s/%s is broken!\nMissing the source directory or the symbolic link pointing to it.\n"
-		  "Manual intervention is required!", r->module, r->version);
+	ctx_error(c,
+		  "%s/%s is broken!\nMissing the source directory or the symbolic link pointing to it.\n"
+		  "Manual intervention is required!",
+		  r->module, r->version);
 	return 4;
 }
 
@@ -74,10 +78,10 @@ int check_added(const struct ctx *c)
  * where its source is while the plan is made, and whether the plan adds it first. */
 struct subject {
 	char *module, *version;
-	char *source;       /* the source directory the confs are read from */
-	bool add;           /* an add job comes first ... */
-	bool copy;          /* ... copying source into <source_tree>/<m>-<v> ... */
-	bool link;          /* ... and adding it to the tree (not when it is there) */
+	char *source; /* the source directory the confs are read from */
+	bool add;     /* an add job comes first ... */
+	bool copy;    /* ... copying source into <source_tree>/<m>-<v> ... */
+	bool link;    /* ... and adding it to the tree (not when it is there) */
 };
 
 static void subject_release(struct subject *s)
@@ -125,8 +129,10 @@ static int check_addable(const struct ctx *c, struct subject *sj)
 	/* add DIR --force copies DIR first, as dkms does, and only then finds it added (3). */
 	bool copy_first = sj->copy && c->req->force;
 	if (!copy_first && tree_version_state(&c->paths, sj->module, sj->version) == TREE_V_ADDED) {
-		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.",
-			  sj->module, sj->version);
+		ctx_error(
+			c,
+			"DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.",
+			sj->module, sj->version);
 		return 3;
 	}
 	if (!sj->copy && !is_dir(sj->source)) {
@@ -188,7 +194,9 @@ struct lifecycle {
 	struct module_conf **confs; /* one per target */
 	struct job_set s;
 };
+/* clang-format off */
 #define LIFECYCLE_INIT { .s = JOB_SET_INIT }
+/* clang-format on */
 
 static void lifecycle_release(struct lifecycle *l)
 {
@@ -251,7 +259,8 @@ static int build_or_install(struct ctx *c, bool install)
 		struct job_set *s = &l.s;
 		long add = -1;
 		if (sj->add) {
-			add = (long)jobs_plan_add(s, sj->module, sj->version, l.confs[0], sj->source, sj->copy, sj->link);
+			add = (long)jobs_plan_add(s, sj->module, sj->version, l.confs[0], sj->source, sj->copy,
+						  sj->link);
 			s->payloads[add]->blank_after = true;
 		}
 		size_t eval;
@@ -259,7 +268,8 @@ static int build_or_install(struct ctx *c, bool install)
 		s->plan.jobs[eval].state = JOB_DONE;
 		for (size_t i = 0; i < l.tl.n; i++) {
 			struct target *t = &l.tl.items[i];
-			size_t b = jobs_plan_build(c, s, sj->module, sj->version, t, l.confs[i], sj->source, NULL, install, add);
+			size_t b = jobs_plan_build(c, s, sj->module, sj->version, t, l.confs[i], sj->source, NULL,
+						   install, add);
 			plan_dep(&s->plan, b, eval);
 			if (install)
 				jobs_plan_install(s, sj->module, sj->version, t, l.confs[i], b, DEP_SUCCESS);
@@ -314,7 +324,9 @@ static int removal(struct ctx *c, enum removal what)
 		return e;
 	const char *m = c->req->module, *v = c->req->version;
 	struct lifecycle l = LIFECYCLE_INIT;
-	l.sj = (struct subject){ .module = xstrdup(m), .version = xstrdup(v), .source = tree_source_link(&c->paths, m, v) };
+	l.sj = (struct subject){ .module = xstrdup(m),
+				 .version = xstrdup(v),
+				 .source = tree_source_link(&c->paths, m, v) };
 	e = removal_targets(c, &l.tl);
 	if (!e && l.tl.n) {
 		/* The lenient reader: a conf that fails still lets unbuild/remove go on. */

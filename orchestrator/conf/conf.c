@@ -44,10 +44,7 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
+static bool starts_with(const char *s, const char *prefix) { return strncmp(s, prefix, strlen(prefix)) == 0; }
 
 /* Returns true if the path has a ".." component. */
 static bool has_dotdot(const char *p)
@@ -62,23 +59,16 @@ static bool has_dotdot(const char *p)
 }
 
 /* A module file name: non-empty, no '/', not "." or "..". */
-static bool plain_name(const char *s)
-{
-	return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
-}
+static bool plain_name(const char *s) { return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0; }
 
 /* The location the distro forces for every record, or NULL (dkms override_dest_module_location). */
 static const char *distro_dest(enum conf_distro d)
 {
 	switch (d) {
-	case DISTRO_DEBIAN:
-		return "/updates/dkms";
-	case DISTRO_FEDORA:
-		return "/extra";
-	case DISTRO_SUSE:
-		return "/updates";
-	default:
-		return NULL;
+	case DISTRO_DEBIAN: return "/updates/dkms";
+	case DISTRO_FEDORA: return "/extra";
+	case DISTRO_SUSE: return "/updates";
+	default: return NULL;
 	}
 }
 
@@ -94,8 +84,8 @@ static void check_files(const struct conf_dump *d, struct errs *e)
 				f->path, f->status);
 	}
 	if (d->aborted)
-		err_add(e, "The dkms.conf evaluator died with status %s while reading kernel %s.",
-			d->aborted, d->kernelver);
+		err_add(e, "The dkms.conf evaluator died with status %s while reading kernel %s.", d->aborted,
+			d->kernelver);
 }
 
 static void add_warning(struct module_conf *c, char *w)
@@ -116,8 +106,10 @@ static void collect_warnings(const struct conf_dump *d, struct module_conf *c)
 			     strcmp(v->value, "/usr/bin/true") == 0))
 				continue;
 			if (strcmp(v->name, "OBSOLETE_BY") == 0)
-				add_warning(c, xasprintf("Deprecated feature: OBSOLETE_BY (%s): use "
-							 "BUILD_EXCLUSIVE_KERNEL_MAX instead", f->path));
+				add_warning(c,
+					    xasprintf("Deprecated feature: OBSOLETE_BY (%s): use "
+						      "BUILD_EXCLUSIVE_KERNEL_MAX instead",
+						      f->path));
 			else
 				add_warning(c, xasprintf("Deprecated feature: %s (%s)", v->name, f->path));
 		}
@@ -133,8 +125,10 @@ static char *package_field(const struct conf_dump *d, const char *name, struct e
 		return NULL;
 	}
 	if (strpbrk(v, "/ \t\n\r\v\f") || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-		err_add(e, "'%s' directive '%s' is not usable as a directory name (no '/', no "
-			   "whitespace, not '.' or '..').", name, v);
+		err_add(e,
+			"'%s' directive '%s' is not usable as a directory name (no '/', no "
+			"whitespace, not '.' or '..').",
+			name, v);
 	return xstrdup(v);
 }
 
@@ -154,8 +148,7 @@ static const char *strip_word(const struct conf_dump *d, size_t i, const char *s
 }
 
 /* dkms's per-record errors, in its order, then modforge's stricter ones. */
-static void check_record(const struct conf_record *r, const char *dest_as_written, size_t i,
-			 struct errs *e)
+static void check_record(const struct conf_record *r, const char *dest_as_written, size_t i, struct errs *e)
 {
 	if (!*r->built_name)
 		err_add(e, "No 'BUILT_MODULE_NAME' directive specified for record #%zu.", i);
@@ -167,27 +160,34 @@ static void check_record(const struct conf_record *r, const char *dest_as_writte
 		err_add(e, "No 'DEST_MODULE_LOCATION' directive specified for record #%zu.", i);
 	else if (!starts_with(dest_as_written, "/kernel") && !starts_with(dest_as_written, "/updates") &&
 		 !starts_with(dest_as_written, "/extra"))
-		err_add(e, "Directive 'DEST_MODULE_LOCATION' does not begin with\n"
-			   "'/kernel', '/updates', or '/extra' in record #%zu.", i);
+		err_add(e,
+			"Directive 'DEST_MODULE_LOCATION' does not begin with\n"
+			"'/kernel', '/updates', or '/extra' in record #%zu.",
+			i);
 	if (*r->built_name && !plain_name(r->built_name))
-		err_add(e, "'BUILT_MODULE_NAME' directive '%s' is not a plain file name in record #%zu.",
-			r->built_name, i);
+		err_add(e, "'BUILT_MODULE_NAME' directive '%s' is not a plain file name in record #%zu.", r->built_name,
+			i);
 	if (*r->dest_name && strcmp(r->dest_name, r->built_name) != 0 && !plain_name(r->dest_name))
-		err_add(e, "'DEST_MODULE_NAME' directive '%s' is not a plain file name in record #%zu.",
-			r->dest_name, i);
+		err_add(e, "'DEST_MODULE_NAME' directive '%s' is not a plain file name in record #%zu.", r->dest_name,
+			i);
 	if (r->built_location[0] == '/')
-		err_add(e, "'BUILT_MODULE_LOCATION' directive '%s' is not relative to the build "
-			   "directory in record #%zu.", r->built_location, i);
+		err_add(e,
+			"'BUILT_MODULE_LOCATION' directive '%s' is not relative to the build "
+			"directory in record #%zu.",
+			r->built_location, i);
 	else if (has_dotdot(r->built_location))
-		err_add(e, "'BUILT_MODULE_LOCATION' directive '%s' contains a '..' component in "
-			   "record #%zu.", r->built_location, i);
+		err_add(e,
+			"'BUILT_MODULE_LOCATION' directive '%s' contains a '..' component in "
+			"record #%zu.",
+			r->built_location, i);
 	if (has_dotdot(dest_as_written))
-		err_add(e, "'DEST_MODULE_LOCATION' directive '%s' contains a '..' component in "
-			   "record #%zu.", dest_as_written, i);
+		err_add(e,
+			"'DEST_MODULE_LOCATION' directive '%s' contains a '..' component in "
+			"record #%zu.",
+			dest_as_written, i);
 }
 
-static void fill_record(const struct conf_dump *d, size_t i, size_t num, enum conf_distro distro,
-			struct conf_record *r)
+static void fill_record(const struct conf_dump *d, size_t i, size_t num, enum conf_distro distro, struct conf_record *r)
 {
 	const char *bn = conf_dump_get(d, "BUILT_MODULE_NAME", i);
 	const char *bl = conf_dump_get(d, "BUILT_MODULE_LOCATION", i);
@@ -215,8 +215,8 @@ static void fill_record(const struct conf_dump *d, size_t i, size_t num, enum co
 /* num_modules = max index + 1 over the four record arrays (dkms 3.1.x+, sparse-aware). */
 static long record_count(const struct conf_dump *d)
 {
-	static const char *const arrays[] = { "BUILT_MODULE_NAME", "BUILT_MODULE_LOCATION",
-					      "DEST_MODULE_NAME", "DEST_MODULE_LOCATION" };
+	static const char *const arrays[] = { "BUILT_MODULE_NAME", "BUILT_MODULE_LOCATION", "DEST_MODULE_NAME",
+					      "DEST_MODULE_LOCATION" };
 	long max = -1;
 	for (size_t i = 0; i < ARRAY_SIZE(arrays); i++) {
 		long m = conf_dump_max_index(d, arrays[i]);
@@ -226,11 +226,10 @@ static long record_count(const struct conf_dump *d)
 	return max + 1;
 }
 
-static void records(const struct conf_dump *d, enum conf_distro distro, struct module_conf *c,
-		    struct errs *e)
+static void records(const struct conf_dump *d, enum conf_distro distro, struct module_conf *c, struct errs *e)
 {
-	static const char *const lower[] = { "built_module_name", "built_module_location",
-					     "dest_module_name", "dest_module_location" };
+	static const char *const lower[] = { "built_module_name", "built_module_location", "dest_module_name",
+					     "dest_module_location" };
 	long num = record_count(d);
 	if (num > MAX_RECORDS) {
 		err_add(e, "%ld module records are more than modforge supports (%d).", num, MAX_RECORDS);
@@ -267,8 +266,7 @@ static bool yes_no(const struct conf_dump *d, const char *name, struct errs *e)
 }
 
 /* Matches a *_MATCH regex; an invalid one is an error naming it (dkms: never matches). */
-static bool match_or_err(const struct conf_dump *d, const char *name, size_t i, const char *s,
-			 struct errs *e)
+static bool match_or_err(const struct conf_dump *d, const char *name, size_t i, const char *s, struct errs *e)
 {
 	const char *re = conf_dump_get(d, name, i);
 	int r = conf_regex_match(re, s);
@@ -279,8 +277,7 @@ static bool match_or_err(const struct conf_dump *d, const char *name, size_t i, 
 
 /* MAKE[0] unless MAKE_MATCH[0] is set; then the last MAKE[i] whose MAKE_MATCH[i]
  * matches (i below ${#MAKE[@]}, as dkms loops). */
-static void choose_make(const struct conf_dump *d, const char *kernelver, struct module_conf *c,
-			struct errs *e)
+static void choose_make(const struct conf_dump *d, const char *kernelver, struct module_conf *c, struct errs *e)
 {
 	const char *mk = NULL;
 	if (!conf_dump_nonempty(d, "MAKE_MATCH", 0))
@@ -302,14 +299,12 @@ static void push_str(char ***v, size_t *n, const char *s)
 
 /* PATCH[i] (i below ${#PATCH[@]}) whose PATCH_MATCH[i] is empty or matches, then any
  * entries of dkms's own patch_array a file set beyond those (dkms applies them too). */
-static void choose_patches(const struct conf_dump *d, const char *kernelver,
-			   struct module_conf *c, struct errs *e)
+static void choose_patches(const struct conf_dump *d, const char *kernelver, struct module_conf *c, struct errs *e)
 {
 	size_t n = conf_dump_count(d, "PATCH");
 	for (size_t i = 0; i < n; i++) {
 		const char *p = conf_dump_nonempty(d, "PATCH", i);
-		if (p && (!conf_dump_nonempty(d, "PATCH_MATCH", i) ||
-			  match_or_err(d, "PATCH_MATCH", i, kernelver, e)))
+		if (p && (!conf_dump_nonempty(d, "PATCH_MATCH", i) || match_or_err(d, "PATCH_MATCH", i, kernelver, e)))
 			push_str(&c->patches, &c->n_patches, p);
 	}
 	size_t matched = c->n_patches;
@@ -353,8 +348,8 @@ static void scalars(const struct conf_dump *d, struct module_conf *c)
 }
 
 /* Fills c from d in dkms's order of checks; errors go to e. */
-static void interpret(const struct conf_dump *d, const struct conf_target *t,
-		      enum conf_distro distro, struct module_conf *c, struct errs *e)
+static void interpret(const struct conf_dump *d, const struct conf_target *t, enum conf_distro distro,
+		      struct module_conf *c, struct errs *e)
 {
 	check_files(d, e);
 	collect_warnings(d, c);
@@ -370,8 +365,8 @@ static void interpret(const struct conf_dump *d, const struct conf_target *t,
 	scalars(d, c);
 }
 
-int conf_from_dump(const char *dump, size_t len, const struct conf_target *target,
-		   enum conf_distro distro, struct module_conf **out, char **err)
+int conf_from_dump(const char *dump, size_t len, const struct conf_target *target, enum conf_distro distro,
+		   struct module_conf **out, char **err)
 {
 	struct conf_dump d;
 	struct errs e = { BUF_INIT, 0 };
@@ -382,8 +377,8 @@ int conf_from_dump(const char *dump, size_t len, const struct conf_target *targe
 		return -EINVAL;
 	}
 	if (strcmp(d.kernelver, target->kernelver) != 0 || strcmp(d.arch, target->arch) != 0) {
-		*err = xasprintf("The dkms.conf evaluator's record is for %s (%s), not %s (%s).",
-				 d.kernelver, d.arch, target->kernelver, target->arch);
+		*err = xasprintf("The dkms.conf evaluator's record is for %s (%s), not %s (%s).", d.kernelver, d.arch,
+				 target->kernelver, target->arch);
 		conf_dump_release(&d);
 		return -EINVAL;
 	}
@@ -475,9 +470,12 @@ static bool os_release_get(const char *text, const char *key, char **val)
 
 enum conf_distro conf_distro_from_os_release(const char *os_release)
 {
-	static const struct { const char *prefix; enum conf_distro d; } map[] = {
-		{ "fedora", DISTRO_FEDORA }, { "rhel", DISTRO_FEDORA }, { "ovm", DISTRO_FEDORA },
-		{ "sles", DISTRO_SUSE }, { "suse", DISTRO_SUSE }, { "opensuse", DISTRO_SUSE },
+	static const struct {
+		const char *prefix;
+		enum conf_distro d;
+	} map[] = {
+		{ "fedora", DISTRO_FEDORA }, { "rhel", DISTRO_FEDORA },   { "ovm", DISTRO_FEDORA },
+		{ "sles", DISTRO_SUSE },     { "suse", DISTRO_SUSE },     { "opensuse", DISTRO_SUSE },
 		{ "debian", DISTRO_DEBIAN }, { "ubuntu", DISTRO_DEBIAN }, { "arch", DISTRO_DEBIAN },
 	};
 	if (!os_release)

@@ -27,12 +27,12 @@
 #include "orchestrator/distro.h"
 
 struct conf_record {
-	char *built_name;      /* BUILT_MODULE_NAME[i] */
-	char *built_location;  /* BUILT_MODULE_LOCATION[i], "" or ends with '/' */
-	char *dest_name;       /* DEST_MODULE_NAME[i], default built_name */
-	char *dest_location;   /* effective install dir below <installtree>/<k>, e.g. /updates/dkms */
+	char *built_name;         /* BUILT_MODULE_NAME[i] */
+	char *built_location;     /* BUILT_MODULE_LOCATION[i], "" or ends with '/' */
+	char *dest_name;          /* DEST_MODULE_NAME[i], default built_name */
+	char *dest_location;      /* effective install dir below <installtree>/<k>, e.g. /updates/dkms */
 	char *conf_dest_location; /* DEST_MODULE_LOCATION[i] as written (validated) */
-	bool strip;            /* STRIP[i], default STRIP[0], default yes */
+	bool strip;               /* STRIP[i], default STRIP[0], default yes */
 	/* Added: BUILD_EXCLUSIVE_*[i] of this record (3.3.0 per-module form), NULL if
 	 * unset. Index 0 is also the global value (bash's $X is ${X[0]}), so record 0's
 	 * fields equal module_conf's excl_*. Checked by conf_record_exclusive(). */
@@ -42,25 +42,25 @@ struct conf_record {
 struct module_conf {
 	char *package_name;
 	char *package_version;
-	char *make;            /* chosen MAKE command, before the "make" prefix rewrite */
-	bool make_is_default;  /* no MAKE given: the dkms default command */
-	char *clean;           /* CLEAN as written, NULL if unset (deprecated, never run) */
+	char *make;           /* chosen MAKE command, before the "make" prefix rewrite */
+	bool make_is_default; /* no MAKE given: the dkms default command */
+	char *clean;          /* CLEAN as written, NULL if unset (deprecated, never run) */
 	struct conf_record *records;
 	size_t n_records;
 	bool autoinstall;
-	char **build_depends;  /* BUILD_DEPENDS[*] package names */
+	char **build_depends; /* BUILD_DEPENDS[*] package names */
 	size_t n_build_depends;
 	bool build_depends_rebuild;
 	bool no_weak_modules;
-	char **patches;        /* PATCH[i] whose PATCH_MATCH[i] is empty or matches kernelver */
+	char **patches; /* PATCH[i] whose PATCH_MATCH[i] is empty or matches kernelver */
 	size_t n_patches;
-	char *pre_build, *post_build;                        /* relative to the build dir */
+	char *pre_build, *post_build;                              /* relative to the build dir */
 	char *post_add, *pre_install, *post_install, *post_remove; /* relative to source */
 	/* BUILD_EXCLUSIVE_{KERNEL,ARCH,KERNEL_MIN,KERNEL_MAX} and OBSOLETE_BY as written
 	 * (after MAKE-style evaluation); CONFIG is checked by conf_exclusive(). */
 	char *excl_kernel, *excl_arch, *excl_config, *excl_kernel_min, *excl_kernel_max;
 	char *obsolete_by;
-	char **warnings;       /* "Deprecated feature: ..." and similar, without newline */
+	char **warnings; /* "Deprecated feature: ..." and similar, without newline */
 	size_t n_warnings;
 };
 
@@ -83,8 +83,8 @@ struct conf_target {
  * (and appends " LLVM=1" for clang kernels as dkms does). ADDON_MODULES_DIR is not
  * applied here. warnings holds the "Deprecated feature: ..." lines of a strict read;
  * the "Zero modules specified." warning is left to the caller (n_records == 0). */
-int conf_from_dump(const char *dump, size_t len, const struct conf_target *target,
-		   enum conf_distro distro, struct module_conf **out, char **err);
+int conf_from_dump(const char *dump, size_t len, const struct conf_target *target, enum conf_distro distro,
+		   struct module_conf **out, char **err);
 
 /* Decides BUILD_EXCLUSIVE for one target. kernel_config is the text of the kernel's
  * config (NULL if none). Returns NULL if the target may be built, else a newly allocated
@@ -97,13 +97,12 @@ int conf_from_dump(const char *dump, size_t len, const struct conf_target *targe
  * '^5\.' does not match kernel 6.1.0-56-amd64".) Excluded only when every record is
  * excluded (never with zero records). OBSOLETE_BY acts as BUILD_EXCLUSIVE_KERNEL_MAX
  * when no BUILD_EXCLUSIVE_KERNEL_MAX[i] is set. */
-char *conf_exclusive(const struct module_conf *c, const struct conf_target *target,
-		     const char *kernel_config);
+char *conf_exclusive(const struct module_conf *c, const struct conf_target *target, const char *kernel_config);
 
 /* Added: the same decision for record i alone (dkms skips a record whose own
  * BUILD_EXCLUSIVE_*[i], or the global ones, do not match). NULL if record i is built. */
-char *conf_record_exclusive(const struct module_conf *c, size_t i,
-			    const struct conf_target *target, const char *kernel_config);
+char *conf_record_exclusive(const struct module_conf *c, size_t i, const struct conf_target *target,
+			    const char *kernel_config);
 
 /* Added: read_conf_strict's extra checks (add/build/install): duplicate
  * BUILT_MODULE_LOCATION+NAME or DEST_MODULE_NAME. Returns 0, or -EINVAL with *err as

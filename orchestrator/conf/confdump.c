@@ -44,8 +44,7 @@ static int parse_index(const char *s, unsigned long *out)
 	return 0;
 }
 
-static void push_var(struct conf_var **v, size_t *n, const char *name, unsigned long idx,
-		     const char *value)
+static void push_var(struct conf_var **v, size_t *n, const char *name, unsigned long idx, const char *value)
 {
 	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
 	(*v)[(*n)++] = (struct conf_var){ name, idx, value };
@@ -173,7 +172,10 @@ int conf_regex_match(const char *re, const char *s)
 /* How many fields follow an item tag inside a target record, or -1 for an unknown tag. */
 static int item_arity(const char *tag)
 {
-	static const struct { const char *tag; int n; } arity[] = {
+	static const struct {
+		const char *tag;
+		int n;
+	} arity[] = {
 		{ "F", 3 }, { "D", 2 }, { "V", 3 }, { "A", 1 }, { "E", 0 },
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(arity); i++)

@@ -18,20 +18,20 @@ struct conf_var {
 
 struct conf_file {
 	const char *path;
-	const char *kind;       /* "ok", "syntax" or "exit" */
+	const char *kind; /* "ok", "syntax" or "exit" */
 	const char *status;
-	size_t first_dep, n_deps;  /* its "D" records in conf_dump.deps */
+	size_t first_dep, n_deps; /* its "D" records in conf_dump.deps */
 };
 
 struct conf_dump {
 	const char *kernelver, *arch;
 	struct conf_file *files;
 	size_t n_files;
-	struct conf_var *deps;  /* deprecated directives set after each file (value of [0]) */
+	struct conf_var *deps; /* deprecated directives set after each file (value of [0]) */
 	size_t n_deps;
-	struct conf_var *vars;  /* final values, in the evaluator's order */
+	struct conf_var *vars; /* final values, in the evaluator's order */
 	size_t n_vars;
-	const char *aborted;    /* exit status of a target shell that died, else NULL */
+	const char *aborted; /* exit status of a target shell that died, else NULL */
 };
 
 /* Splits the evaluator's whole output into per-target records: sets (*recs)[i], (*lens)[i]

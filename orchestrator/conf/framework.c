@@ -9,6 +9,7 @@
 #include "executor/untrusted.h"
 
 /* Sources every framework file of the directory $1, as dkms does. */
+/* clang-format off */
 #define SOURCE_FRAMEWORK_SH                                                  \
 	"for f in \"$1\"/framework.conf \"$1\"/framework.conf.d/*.conf; do\n" \
 	"  [ -f \"$f\" ] && . \"$f\" >/dev/null\n"                            \
@@ -35,6 +36,7 @@ static const struct {
 	F(compress_zstd_opts), F(post_transaction),
 #undef F
 };
+/* clang-format on */
 
 static char **field(struct framework *fw, const char *name)
 {

@@ -44,8 +44,8 @@ static void print_warnings(const struct ctx *c, const struct module_conf *m)
 }
 
 /* The per-kernel override files of each target (/etc/dkms/<m>-<v>-<k>.conf and the like). */
-static void target_overrides(const struct ctx *c, const struct conf_load *l, const struct target *targets,
-			     size_t n, struct strv *per, struct confeval_target *et)
+static void target_overrides(const struct ctx *c, const struct conf_load *l, const struct target *targets, size_t n,
+			     struct strv *per, struct confeval_target *et)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *k = targets[i].kernel, *a = targets[i].arch;
@@ -57,8 +57,12 @@ static void target_overrides(const struct ctx *c, const struct conf_load *l, con
 			strv_pushf(&per[i], "%s/%s--%s.conf", c->etc_dkms, l->module, k);
 			strv_pushf(&per[i], "%s/%s--%s-%s.conf", c->etc_dkms, l->module, k, a);
 		}
-		et[i] = (struct confeval_target){ k, a, targets[i].kernel_source_dir, targets[i].kernel_config,
-						  (const char *const *)per[i].items, per[i].n };
+		et[i] = (struct confeval_target){ k,
+						  a,
+						  targets[i].kernel_source_dir,
+						  targets[i].kernel_config,
+						  (const char *const *)per[i].items,
+						  per[i].n };
 	}
 }
 
@@ -82,15 +86,22 @@ static int evaluate(const struct ctx *c, const struct conf_load *l, const struct
 	box_for_confeval(c, l->conf_path, targets, n, &box);
 	struct failure failed = { 0 };
 	struct confeval_request req = {
-		.module = l->module, .module_version = l->version,
-		.dkms_tree = c->paths.dkms_tree, .source_tree = c->paths.source_tree,
+		.module = l->module,
+		.module_version = l->version,
+		.dkms_tree = c->paths.dkms_tree,
+		.source_tree = c->paths.source_tree,
 		.install_tree = c->paths.install_tree,
-		.conf_files = (const char *const *)files.items, .n_conf_files = files.n,
+		.conf_files = (const char *const *)files.items,
+		.n_conf_files = files.n,
 		.directives = (const char *const *)c->req->directives.items,
 		.n_directives = c->req->directives.n,
-		.targets = et, .n_targets = n, .cwd = slash ? dir : ".",
-		.parallel_jobs = c->parallel_jobs, .running_distribution = c->running_distribution,
-		.box = &box.box, .failure = &failed,
+		.targets = et,
+		.n_targets = n,
+		.cwd = slash ? dir : ".",
+		.parallel_jobs = c->parallel_jobs,
+		.running_distribution = c->running_distribution,
+		.box = &box.box,
+		.failure = &failed,
 	};
 	_cleanup_buf_ struct buf err = BUF_INIT;
 	int code = 0;
@@ -109,9 +120,11 @@ static int evaluate(const struct ctx *c, const struct conf_load *l, const struct
 	_cleanup_buf_ struct buf why = BUF_INIT;
 	failure_describe(&failed, r, &why);
 	if (r == -EACCES && c->sandbox && c->is_root)
-		ctx_error(c, "Cannot run bash to read %s: %s\nThe sandbox's build user (uid %u) must be able to reach every path it is shown\n"
-			  "(dkms.conf, the source, the kernel headers, the trees): is one of their parent directories mode 0700?",
-			  l->conf_path, why.data, (unsigned)c->build_uid);
+		ctx_error(
+			c,
+			"Cannot run bash to read %s: %s\nThe sandbox's build user (uid %u) must be able to reach every path it is shown\n"
+			"(dkms.conf, the source, the kernel headers, the trees): is one of their parent directories mode 0700?",
+			l->conf_path, why.data, (unsigned)c->build_uid);
 	else
 		ctx_error(c, "Cannot run bash to read %s: %s", l->conf_path, why.data);
 	return bad_conf(c, l);
@@ -150,8 +163,8 @@ static int typed_confs(const struct ctx *c, const struct conf_load *l, const str
 	return ret;
 }
 
-int confload(const struct ctx *c, const struct conf_load *l, const struct target *targets,
-	     size_t n, struct module_conf **confs)
+int confload(const struct ctx *c, const struct conf_load *l, const struct target *targets, size_t n,
+	     struct module_conf **confs)
 {
 	for (size_t i = 0; i < n; i++)
 		confs[i] = NULL;

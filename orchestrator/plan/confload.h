@@ -15,15 +15,15 @@ struct module_conf;
 struct target;
 
 struct conf_load {
-	const char *module;      /* NULL when reading a source tree before it is added */
+	const char *module; /* NULL when reading a source tree before it is added */
 	const char *version;
-	const char *conf_path;   /* the dkms.conf to read */
-	bool strict;             /* read_conf_strict: add/build/install */
+	const char *conf_path; /* the dkms.conf to read */
+	bool strict;           /* read_conf_strict: add/build/install */
 };
 
 /* Fills confs[i] for targets[i]. Returns 0, or 8 ("Bad conf file.") / 4 (missing) after
  * printing dkms's text; on error every confs[i] is NULL. */
-int confload(const struct ctx *c, const struct conf_load *l, const struct target *targets,
-	     size_t n, struct module_conf **confs);
+int confload(const struct ctx *c, const struct conf_load *l, const struct target *targets, size_t n,
+	     struct module_conf **confs);
 
 #endif

@@ -48,8 +48,7 @@ void decide_target(const struct ctx *c, struct target *t)
 	signing_decide(c, t->kernel, hash, &t->sign);
 }
 
-bool record_wanted(const char *kernel, const char *arch, const struct module_conf *conf, size_t i,
-		   const char *kcfg)
+bool record_wanted(const char *kernel, const char *arch, const struct module_conf *conf, size_t i, const char *kcfg)
 {
 	struct conf_target ct = { kernel, arch };
 	char *why = conf_record_exclusive(conf, i, &ct, kcfg);
@@ -79,8 +78,8 @@ static char *final_make_command(const struct ctx *c, const struct job *j, const 
 {
 	_cleanup_free_ char *cmd = NULL;
 	if (conf->make_is_default || !conf->make)
-		cmd = xasprintf("make -C %s M=%s/%s/%s/build", t->kernel_source_dir, c->paths.dkms_tree,
-				j->module, j->version);
+		cmd = xasprintf("make -C %s M=%s/%s/%s/build", t->kernel_source_dir, c->paths.dkms_tree, j->module,
+				j->version);
 	else
 		cmd = xstrdup(conf->make);
 	if (strncmp(cmd, "make", 4) == 0)
@@ -121,18 +120,19 @@ static void check_depends(const struct ctx *c, const struct job *j, const struct
 	}
 	d->after_prologue = true;
 	if (missing.len && !c->req->force)
-		refuse(d, 13, true, xasprintf("Aborting build of module %s/%s for kernel %s (%s) due to missing BUILD_DEPENDS:%s.\n"
-					      "You may override by specifying --force.", j->module, j->version, j->kernel, j->arch,
-					      missing.data));
+		refuse(d, 13, true,
+		       xasprintf("Aborting build of module %s/%s for kernel %s (%s) due to missing BUILD_DEPENDS:%s.\n"
+				 "You may override by specifying --force.",
+				 j->module, j->version, j->kernel, j->arch, missing.data));
 	else if (missing.len)
-		d->message = xasprintf("Warning: Trying to build module %s/%s for kernel %s (%s) despite of missing BUILD_DEPENDS:%s.\n",
-				       j->module, j->version, j->kernel, j->arch, missing.data);
+		d->message = xasprintf(
+			"Warning: Trying to build module %s/%s for kernel %s (%s) despite of missing BUILD_DEPENDS:%s.\n",
+			j->module, j->version, j->kernel, j->arch, missing.data);
 }
 
 /* dkms's checks before a build, in its order; leaves d->verdict BUILD_GO when it builds. */
-static void check(const struct ctx *c, const struct job *j, const struct target *t,
-		  const struct module_conf *conf, const char *source_dir, const struct strv *provided,
-		  bool for_install, struct build_decision *d)
+static void check(const struct ctx *c, const struct job *j, const struct target *t, const struct module_conf *conf,
+		  const char *source_dir, const struct strv *provided, bool for_install, struct build_decision *d)
 {
 	const struct tree_paths *tp = &c->paths;
 	if (tree_is_built(tp, j->module, j->version, j->kernel, j->arch)) {
@@ -148,34 +148,43 @@ static void check(const struct ctx *c, const struct job *j, const struct target 
 	}
 	_cleanup_free_ char *base = tree_result_dir(tp, j->module, j->version, j->kernel, j->arch);
 	if (!d->unbuild_first && is_dir(base)) {
-		refuse(d, 3, true, xasprintf("This module/version has already been built on: %s\nDirectory %s already exists. "
-					     "Use the dkms remove function before trying to build again.", j->kernel, base));
+		refuse(d, 3, true,
+		       xasprintf("This module/version has already been built on: %s\nDirectory %s already exists. "
+				 "Use the dkms remove function before trying to build again.",
+				 j->kernel, base));
 		return;
 	}
 	struct conf_target ct = { j->kernel, j->arch };
 	d->excluded = conf_exclusive(conf, &ct, t->config_text);
 	if (d->excluded) {
-		refuse(d, 77, false, xasprintf("Warning: The %s/dkms.conf\nfor module %s/%s includes BUILD_EXCLUSIVE directives\n"
-					       "which do not match this kernel/arch/config for any modules.\n"
-					       "This indicates that it should not be built.\n", base, j->module, j->version));
+		refuse(d, 77, false,
+		       xasprintf("Warning: The %s/dkms.conf\nfor module %s/%s includes BUILD_EXCLUSIVE directives\n"
+				 "which do not match this kernel/arch/config for any modules.\n"
+				 "This indicates that it should not be built.\n",
+				 base, j->module, j->version));
 		return;
 	}
 	if (count_entries(source_dir) < 2) {
 		_cleanup_free_ char *src = tree_source_link(tp, j->module, j->version);
-		refuse(d, 8, true, xasprintf("The directory %s does not appear to have module source located within it.\n"
-					     "Build halted.", src));
+		refuse(d, 8, true,
+		       xasprintf("The directory %s does not appear to have module source located within it.\n"
+				 "Build halted.",
+				 src));
 		return;
 	}
 	if (!target_has_headers(t)) {
-		refuse(d, 21, true, xasprintf("Your kernel headers for kernel %s cannot be found at %s/%s/build or %s/%s/source.\n"
-					      "Please install the linux-headers-%s package or use the --kernelsourcedir option to tell DKMS where it's located.",
-					      j->kernel, tp->install_tree, j->kernel, tp->install_tree, j->kernel, j->kernel));
+		refuse(d, 21, true,
+		       xasprintf(
+			       "Your kernel headers for kernel %s cannot be found at %s/%s/build or %s/%s/source.\n"
+			       "Please install the linux-headers-%s package or use the --kernelsourcedir option to tell DKMS where it's located.",
+			       j->kernel, tp->install_tree, j->kernel, tp->install_tree, j->kernel, j->kernel));
 		return;
 	}
 	check_depends(c, j, conf, provided, d);
 	if (d->verdict == BUILD_GO && sets_jobs(conf->make))
-		d->make_warning = xasprintf("Warning: the MAKE of %s/%s passes -j: that make runs its own jobs, outside modforge's -j budget\n",
-					    j->module, j->version);
+		d->make_warning = xasprintf(
+			"Warning: the MAKE of %s/%s passes -j: that make runs its own jobs, outside modforge's -j budget\n",
+			j->module, j->version);
 }
 
 /* Everything that decides the build's output, as text, for the cache key. */
@@ -244,9 +253,8 @@ int decide_cache_key(const struct job *j, const struct target *t, const struct m
 	return e;
 }
 
-void decide_build(const struct ctx *c, const struct job *j, const struct target *t,
-		  const struct module_conf *conf, const char *source_dir, const struct strv *provided,
-		  bool for_install, struct build_decision *d)
+void decide_build(const struct ctx *c, const struct job *j, const struct target *t, const struct module_conf *conf,
+		  const char *source_dir, const struct strv *provided, bool for_install, struct build_decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->env = (struct strv)STRV_INIT;
@@ -263,7 +271,8 @@ void decide_build(const struct ctx *c, const struct job *j, const struct target 
 			.built_name = conf->records[i].built_name,
 			.built_location = conf->records[i].built_location,
 			.dest_name = conf->records[i].dest_name,
-			.dest_dir = xasprintf("%s/%s%s", c->paths.install_tree, j->kernel, conf->records[i].dest_location),
+			.dest_dir = xasprintf("%s/%s%s", c->paths.install_tree, j->kernel,
+					      conf->records[i].dest_location),
 			.strip = conf->records[i].strip,
 		};
 	}
@@ -288,7 +297,9 @@ void decide_build(const struct ctx *c, const struct job *j, const struct target 
 }
 
 static const char *const verdict_names[] = {
-	[BUILD_GO] = "build", [BUILD_SKIP_BUILT] = "already-built", [BUILD_REFUSE] = "refused",
+	[BUILD_GO] = "build",
+	[BUILD_SKIP_BUILT] = "already-built",
+	[BUILD_REFUSE] = "refused",
 };
 
 void decide_json(const struct build_decision *d, struct cJSON *o)

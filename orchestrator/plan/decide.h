@@ -29,9 +29,9 @@ struct signing;
 struct target;
 
 enum build_verdict {
-	BUILD_GO,          /* build it (or restore it from the cache) */
-	BUILD_SKIP_BUILT,  /* already built: nothing to do (dkms's "skip" line unless an install needs it) */
-	BUILD_REFUSE,      /* the job ends with code, saying message */
+	BUILD_GO,         /* build it (or restore it from the cache) */
+	BUILD_SKIP_BUILT, /* already built: nothing to do (dkms's "skip" line unless an install needs it) */
+	BUILD_REFUSE,     /* the job ends with code, saying message */
 };
 
 struct build_decision {
@@ -45,17 +45,17 @@ struct build_decision {
 	bool unbuild_first;           /* --force on a built one: an unbuild job of the plan goes first */
 	struct build_record *records; /* the records not excluded by their own BUILD_EXCLUSIVE_* */
 	size_t n_records;
-	char *make_command;           /* final, as dkms runs it */
-	struct strv env;              /* CC/KERNEL_CC, LD/KERNEL_LD for every step */
-	const struct signing *sign;   /* the kernel's (owned by the target) */
+	char *make_command;         /* final, as dkms runs it */
+	struct strv env;            /* CC/KERNEL_CC, LD/KERNEL_LD for every step */
+	const struct signing *sign; /* the kernel's (owned by the target) */
 	enum module_compression compression;
-	struct compress_opts copts;   /* framework.conf's, borrowed */
-	char *source_dir;             /* the source (the cache key hashes it) */
-	char cache_key[65];           /* "" = not looked up (nor stored, but see below) */
-	const char *no_cache;         /* why not (static text), for --dry-run */
-	bool store_after_keygen;      /* the certificate is made by this run's keygen job: the
+	struct compress_opts copts; /* framework.conf's, borrowed */
+	char *source_dir;           /* the source (the cache key hashes it) */
+	char cache_key[65];         /* "" = not looked up (nor stored, but see below) */
+	const char *no_cache;       /* why not (static text), for --dry-run */
+	bool store_after_keygen;    /* the certificate is made by this run's keygen job: the
 				       * store job computes the key once it exists */
-	bool cached;                  /* the cache held the key when the plan was made */
+	bool cached;                /* the cache held the key when the plan was made */
 };
 
 /* Resolves what every build for t shares, once per kernel: compression (as the kernel's
@@ -69,9 +69,8 @@ void decide_target(const struct ctx *c, struct target *t);
  * modules jobs of this plan install before this build (their BUILD_DEPENDS edges), not
  * counted missing. for_install: a build an install needs (silent when already built,
  * never redone by --force). */
-void decide_build(const struct ctx *c, const struct job *j, const struct target *t,
-		  const struct module_conf *conf, const char *source_dir, const struct strv *provided,
-		  bool for_install, struct build_decision *d);
+void decide_build(const struct ctx *c, const struct job *j, const struct target *t, const struct module_conf *conf,
+		  const char *source_dir, const struct strv *provided, bool for_install, struct build_decision *d);
 
 /* (Re)computes d->cache_key from what was decided and the certificate as it is now (the
  * store job of a build whose key pair the run made). Returns 0 or -errno ("" then). */
@@ -80,8 +79,7 @@ int decide_cache_key(const struct job *j, const struct target *t, const struct m
 
 /* Record i is built and installed for (kernel, arch) unless its own BUILD_EXCLUSIVE_*[i]
  * excludes it (kcfg: the kernel's config text). */
-bool record_wanted(const char *kernel, const char *arch, const struct module_conf *conf, size_t i,
-		   const char *kcfg);
+bool record_wanted(const char *kernel, const char *arch, const struct module_conf *conf, size_t i, const char *kcfg);
 
 /* The decision's fields for --dry-run --json (cJSON object). */
 struct cJSON;

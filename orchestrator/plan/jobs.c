@@ -73,14 +73,9 @@ void jobs_release(struct job_set *s)
 static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 {
 	switch (j->kind) {
-	case JOB_BUILD:
-		return start_build(r, j, p, pid);
-	case JOB_EVAL:
-		j->exit_code = 0;
-		return SCHED_DONE;
-	default:
-		j->exit_code = run_tree_job(r, j, p);
-		return SCHED_DONE;
+	case JOB_BUILD: return start_build(r, j, p, pid);
+	case JOB_EVAL: j->exit_code = 0; return SCHED_DONE;
+	default: j->exit_code = run_tree_job(r, j, p); return SCHED_DONE;
 	}
 }
 
@@ -93,7 +88,8 @@ static void show_progress(struct run *r)
 	const struct plan *p = &r->set->plan;
 	for (size_t i = 0; i < p->n; i++)
 		if (p->jobs[i].state == JOB_RUNNING && p->jobs[i].kind == JOB_BUILD)
-			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", p->jobs[i].module, p->jobs[i].version, p->jobs[i].kernel);
+			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", p->jobs[i].module, p->jobs[i].version,
+				 p->jobs[i].kernel);
 	fprintf(r->c->err, "\r\033[K[%zu/%zu] %s%s", r->done, r->total, b.len ? "running: " : "", b.data);
 	fflush(r->c->err);
 	buf_release(&b);
@@ -125,8 +121,10 @@ static char *build_log_path(const struct ctx *c, const struct job *j)
 static void record_end(struct run *r, struct job *j, struct job_payload *p, bool ran_build)
 {
 	_cleanup_free_ char *log = j->kind == JOB_BUILD && j->state != JOB_SKIPPED ? build_log_path(r->c, j) : NULL;
-	const char *ev = p && p->cache_hit ? "cache_hit" : j->state == JOB_DONE ? "finish"
-			 : j->state == JOB_FAILED ? "fail" : "skip";
+	const char *ev = p && p->cache_hit ? "cache_hit"
+		: j->state == JOB_DONE     ? "finish"
+		: j->state == JOB_FAILED   ? "fail"
+					   : "skip";
 	runlog_event(&r->log, ev, j, log);
 	if (!ran_build || j->state != JOB_DONE)
 		return;
@@ -175,8 +173,7 @@ static void job_finished(void *data, struct job *j)
 /* Jobs the summary names: what a person asked for, not the plan's bookkeeping. */
 static bool reported(const struct job *j)
 {
-	return j->kind != JOB_STORE && j->kind != JOB_KEYGEN && j->kind != JOB_POST_TRANSACTION &&
-	       j->kind != JOB_EVAL;
+	return j->kind != JOB_STORE && j->kind != JOB_KEYGEN && j->kind != JOB_POST_TRANSACTION && j->kind != JOB_EVAL;
 }
 
 /* "m/v for k (a)", or the part of it the job has. */

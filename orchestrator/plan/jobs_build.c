@@ -82,12 +82,15 @@ static int excluded_dependencies(struct run *r, const struct job *j, FILE *out)
 		return 0;
 	fflush(out);
 	if (r->c->req->force) {
-		fprintf(r->c->err, "Warning: Trying to build module %s/%s for kernel %s (%s) despite of missing BUILD_DEPENDS:%s.\n",
+		fprintf(r->c->err,
+			"Warning: Trying to build module %s/%s for kernel %s (%s) despite of missing BUILD_DEPENDS:%s.\n",
 			j->module, j->version, j->kernel, j->arch, missing.data);
 		return 0;
 	}
-	ctx_error(r->c, "Aborting build of module %s/%s for kernel %s (%s) due to missing BUILD_DEPENDS:%s.\n"
-		  "You may override by specifying --force.", j->module, j->version, j->kernel, j->arch, missing.data);
+	ctx_error(r->c,
+		  "Aborting build of module %s/%s for kernel %s (%s) due to missing BUILD_DEPENDS:%s.\n"
+		  "You may override by specifying --force.",
+		  j->module, j->version, j->kernel, j->arch, missing.data);
 	return 13;
 }
 
@@ -99,14 +102,25 @@ static void fill_build_job(struct run *r, const struct job *j, const struct job_
 	const struct ctx *c = r->c;
 	const struct build_decision *d = &p->build;
 	*b = (struct build_job){
-		.dkms_tree = c->paths.dkms_tree, .source_tree = c->paths.source_tree,
-		.module = j->module, .version = j->version, .kernel = j->kernel, .arch = j->arch,
+		.dkms_tree = c->paths.dkms_tree,
+		.source_tree = c->paths.source_tree,
+		.module = j->module,
+		.version = j->version,
+		.kernel = j->kernel,
+		.arch = j->arch,
 		.make_command = d->make_command,
-		.patches = p->conf->patches, .n_patches = p->conf->n_patches,
-		.pre_build = p->conf->pre_build, .post_build = p->conf->post_build,
-		.records = d->records, .n_records = d->n_records,
-		.compression = d->compression, .compress_opts = &d->copts,
-		.release = c->release, .verbose = c->req->verbose, .out = out, .err = c->err,
+		.patches = p->conf->patches,
+		.n_patches = p->conf->n_patches,
+		.pre_build = p->conf->pre_build,
+		.post_build = p->conf->post_build,
+		.records = d->records,
+		.n_records = d->n_records,
+		.compression = d->compression,
+		.compress_opts = &d->copts,
+		.release = c->release,
+		.verbose = c->req->verbose,
+		.out = out,
+		.err = c->err,
 	};
 	if (signs && d->sign->hash) {
 		b->sign_hash = d->sign->hash;
@@ -130,7 +144,8 @@ static bool restore(struct run *r, const struct job *j, struct job_payload *p, F
 	if (cache_restore(r->c->paths.dkms_tree, p->build.cache_key, base) != 1)
 		return false;
 	fputs(r->c->req->verbose ? "Building module(s)... done (restored from the build cache).\n"
-				 : "Building module(s)... done.\n", out);
+				 : "Building module(s)... done.\n",
+	      out);
 	p->cache_hit = true;
 	return true;
 }
@@ -186,10 +201,11 @@ static bool ends_early(const struct ctx *c, struct job *j, const struct job_payl
 {
 	const struct build_decision *d = &p->build;
 	bool built_now = d->verdict == BUILD_GO && !d->unbuild_first &&
-			 tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch);
+		tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch);
 	if (d->verdict == BUILD_SKIP_BUILT || built_now) {
 		if (!p->for_install)
-			fprintf(out, "Module %s/%s already built for kernel %s (%s), skip. You may override by specifying --force.\n",
+			fprintf(out,
+				"Module %s/%s already built for kernel %s (%s), skip. You may override by specifying --force.\n",
 				j->module, j->version, j->kernel, j->arch);
 		j->exit_code = 0;
 		return true;

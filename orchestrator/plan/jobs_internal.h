@@ -18,13 +18,13 @@ struct target;
 
 struct run {
 	struct ctx *c;
-	bool progress;              /* a ninja-style status line on the terminal */
+	bool progress; /* a ninja-style status line on the terminal */
 	size_t done, total;
 	struct job_set *set;
-	struct jobserver js;        /* the run's one job budget */
-	struct runlog log;          /* --events and durations */
+	struct jobserver js; /* the run's one job budget */
+	struct runlog log;   /* --events and durations */
 	int builds_running;
-	bool buffered;              /* several builds may run at once */
+	bool buffered;               /* several builds may run at once */
 	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
 };
 

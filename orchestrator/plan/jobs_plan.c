@@ -12,8 +12,8 @@
 #include "orchestrator/plan/targets.h"
 #include "orchestrator/tree/tree.h"
 
-size_t jobs_plan_add(struct job_set *s, const char *m, const char *v, struct module_conf *conf,
-		     const char *source, bool copy, bool link)
+size_t jobs_plan_add(struct job_set *s, const char *m, const char *v, struct module_conf *conf, const char *source,
+		     bool copy, bool link)
 {
 	size_t id;
 	struct job_payload *p = jobs_add(s, JOB_ADD, m, v, NULL, &id);
@@ -35,9 +35,9 @@ static size_t keygen_job(struct job_set *s)
 	return (size_t)s->keygen;
 }
 
-size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v,
-		       struct target *t, struct module_conf *conf, const char *source_dir,
-		       const struct strv *provided, bool for_install, long after)
+size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v, struct target *t,
+		       struct module_conf *conf, const char *source_dir, const struct strv *provided, bool for_install,
+		       long after)
 {
 	decide_target(c, t);
 	size_t b;

@@ -8,23 +8,29 @@
 #include "common/xalloc.h"
 
 static const char *const kind_names[] = {
-	[JOB_EVAL] = "eval", [JOB_ADD] = "add", [JOB_BUILD] = "build", [JOB_INSTALL] = "install",
-	[JOB_UNINSTALL] = "uninstall", [JOB_UNBUILD] = "unbuild", [JOB_DEPMOD] = "depmod",
-	[JOB_REMOVE] = "remove", [JOB_KEYGEN] = "keygen", [JOB_STORE] = "store",
+	[JOB_EVAL] = "eval",
+	[JOB_ADD] = "add",
+	[JOB_BUILD] = "build",
+	[JOB_INSTALL] = "install",
+	[JOB_UNINSTALL] = "uninstall",
+	[JOB_UNBUILD] = "unbuild",
+	[JOB_DEPMOD] = "depmod",
+	[JOB_REMOVE] = "remove",
+	[JOB_KEYGEN] = "keygen",
+	[JOB_STORE] = "store",
 	[JOB_POST_TRANSACTION] = "post_transaction",
 };
 
 static const char *const state_names[] = {
 	[JOB_PENDING] = "pending", [JOB_RUNNING] = "running", [JOB_DONE] = "done",
-	[JOB_FAILED] = "failed", [JOB_SKIPPED] = "skipped",
+	[JOB_FAILED] = "failed",   [JOB_SKIPPED] = "skipped",
 };
 
 const char *job_kind_name(enum job_kind k) { return kind_names[k]; }
 
 static char *dup_or_null(const char *s) { return s ? xstrdup(s) : NULL; }
 
-size_t plan_add(struct plan *p, enum job_kind kind, const char *m, const char *v, const char *k,
-		const char *a)
+size_t plan_add(struct plan *p, enum job_kind kind, const char *m, const char *v, const char *k, const char *a)
 {
 	if (p->n == p->cap) {
 		p->cap = p->cap ? p->cap * 2 : 16;
@@ -55,10 +61,7 @@ void plan_dep_kind(struct plan *p, size_t job, size_t on, enum dep_kind kind)
 
 void plan_dep(struct plan *p, size_t job, size_t on) { plan_dep_kind(p, job, on, DEP_SUCCESS); }
 
-static bool same(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
+static bool same(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
 
 void plan_lock(struct plan *p, size_t job, const char *lock)
 {
@@ -93,8 +96,7 @@ void plan_rank(struct plan *p)
 	free(memo);
 }
 
-long plan_find(const struct plan *p, enum job_kind kind, const char *m, const char *v,
-	       const char *k, const char *a)
+long plan_find(const struct plan *p, enum job_kind kind, const char *m, const char *v, const char *k, const char *a)
 {
 	for (size_t i = 0; i < p->n; i++) {
 		const struct job *j = &p->jobs[i];
@@ -106,8 +108,7 @@ long plan_find(const struct plan *p, enum job_kind kind, const char *m, const ch
 }
 
 /* Depth-first search with colours; on a back edge, the stack from `on` is the cycle. */
-static bool dfs(const struct plan *p, size_t i, char *colour, size_t *stack, size_t depth,
-		struct buf *cycle)
+static bool dfs(const struct plan *p, size_t i, char *colour, size_t *stack, size_t depth, struct buf *cycle)
 {
 	colour[i] = 1;
 	stack[depth] = i;
@@ -121,7 +122,8 @@ static bool dfs(const struct plan *p, size_t i, char *colour, size_t *stack, siz
 			for (size_t s = start; s <= depth; s++) {
 				const struct job *x = &p->jobs[stack[s]];
 				buf_addf(cycle, "%s %s/%s%s%s -> ", kind_names[x->kind], x->module ? x->module : "",
-					 x->version ? x->version : "", x->kernel ? " " : "", x->kernel ? x->kernel : "");
+					 x->version ? x->version : "", x->kernel ? " " : "",
+					 x->kernel ? x->kernel : "");
 			}
 			buf_addf(cycle, "%s %s/%s", kind_names[p->jobs[on].kind],
 				 p->jobs[on].module ? p->jobs[on].module : "",

@@ -86,9 +86,9 @@ static char *duration_path(const char *dkms_tree, const struct job *j)
 long runlog_weight(const char *dkms_tree, const struct job *j)
 {
 	static const long defaults[] = {
-		[JOB_EVAL] = 10, [JOB_ADD] = 10, [JOB_BUILD] = 30000, [JOB_INSTALL] = 200,
-		[JOB_UNINSTALL] = 200, [JOB_UNBUILD] = 50, [JOB_DEPMOD] = 1000, [JOB_REMOVE] = 10,
-		[JOB_KEYGEN] = 300, [JOB_STORE] = 50, [JOB_POST_TRANSACTION] = 100,
+		[JOB_EVAL] = 10,       [JOB_ADD] = 10,     [JOB_BUILD] = 30000,          [JOB_INSTALL] = 200,
+		[JOB_UNINSTALL] = 200, [JOB_UNBUILD] = 50, [JOB_DEPMOD] = 1000,          [JOB_REMOVE] = 10,
+		[JOB_KEYGEN] = 300,    [JOB_STORE] = 50,   [JOB_POST_TRANSACTION] = 100,
 	};
 	long w = defaults[j->kind];
 	if (!j->module)

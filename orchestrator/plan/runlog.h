@@ -13,7 +13,7 @@
 struct job;
 
 struct runlog {
-	FILE *events;   /* NULL: no --events */
+	FILE *events; /* NULL: no --events */
 };
 
 /* Opens FILE for appending (NULL path = no events). Returns 0 or -errno. */

@@ -55,20 +55,19 @@ static void common_hidden(const struct ctx *c, struct strv *hidden)
 static void finish(const struct ctx *c, struct job_box *b)
 {
 	b->box = (struct confinement){ .policy = {
-		.confine = c->sandbox,
-		.hidden = (const char *const *)strv_array(&b->hidden),
-		.readonly = (const char *const *)strv_array(&b->readonly),
-		.writable = (const char *const *)strv_array(&b->writable),
-		.writable_at = (const char *const *)strv_array(&b->writable_at),
-		.build_uid = c->build_uid,
-		.build_gid = c->build_gid,
-		.filter = c->filter,
-	} };
+					       .confine = c->sandbox,
+					       .hidden = (const char *const *)strv_array(&b->hidden),
+					       .readonly = (const char *const *)strv_array(&b->readonly),
+					       .writable = (const char *const *)strv_array(&b->writable),
+					       .writable_at = (const char *const *)strv_array(&b->writable_at),
+					       .build_uid = c->build_uid,
+					       .build_gid = c->build_gid,
+					       .filter = c->filter,
+				       } };
 }
 
 void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,
-		   const struct module_conf *conf, const char *work_dir, const char *source_view,
-		   struct job_box *out)
+		   const struct module_conf *conf, const char *work_dir, const char *source_view, struct job_box *out)
 {
 	memset(out, 0, sizeof(*out));
 	common_hidden(c, &out->hidden);
@@ -101,8 +100,8 @@ void box_for_build(const struct ctx *c, const char *m, const char *v, const stru
 	out->box.guard_dir = out->guard_dir;
 }
 
-void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets,
-		      size_t n, struct job_box *out)
+void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets, size_t n,
+		      struct job_box *out)
 {
 	memset(out, 0, sizeof(*out));
 	common_hidden(c, &out->hidden);

@@ -29,10 +29,9 @@ struct job_box {
  * source_view (or NULL): a private copy of the source, shown writable at the source's
  * real path instead of the source itself (read-only otherwise). */
 void box_for_build(const struct ctx *c, const char *m, const char *v, const struct target *t,
-		   const struct module_conf *conf, const char *work_dir, const char *source_view,
-		   struct job_box *out);
-void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets,
-		      size_t n, struct job_box *out);
+		   const struct module_conf *conf, const char *work_dir, const char *source_view, struct job_box *out);
+void box_for_confeval(const struct ctx *c, const char *conf_path, const struct target *targets, size_t n,
+		      struct job_box *out);
 /* A package script (--sandbox-scripts): sees its source read-only, writes nothing. */
 void box_for_script(const struct ctx *c, const char *source_dir, struct job_box *out);
 void job_box_release(struct job_box *b);

@@ -14,8 +14,8 @@ struct sched {
 	struct plan *p;
 	const struct sched_ops *ops;
 	int max_jobs;
-	pid_t *pids;        /* pids[id] of running async jobs */
-	long *started;      /* started[id], ms */
+	pid_t *pids;   /* pids[id] of running async jobs */
+	long *started; /* started[id], ms */
 	int running;
 	long seq;
 };

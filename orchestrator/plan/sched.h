@@ -19,9 +19,9 @@ struct plan;
 struct job;
 
 enum sched_start {
-	SCHED_STARTED = 0,   /* async: *pid set */
-	SCHED_DONE = 1,      /* ran inline, job->exit_code set */
-	SCHED_NO_SLOT = 2,   /* no job token now; try again after a wake-up */
+	SCHED_STARTED = 0, /* async: *pid set */
+	SCHED_DONE = 1,    /* ran inline, job->exit_code set */
+	SCHED_NO_SLOT = 2, /* no job token now; try again after a wake-up */
 };
 
 struct sched_ops {
@@ -30,7 +30,7 @@ struct sched_ops {
 	/* Called once a job ended (inline, reaped, or skipped), with job->exit_code set. */
 	void (*finished)(void *data, struct job *job);
 	void *data;
-	int wake_fd;         /* readable when a job slot may be free again; -1 = none */
+	int wake_fd; /* readable when a job slot may be free again; -1 = none */
 };
 
 /* Runs every pending job. Returns 0, -EDEADLK for jobs that can never run, or -errno

@@ -18,7 +18,7 @@ struct buf;
 struct ctx;
 
 struct signing {
-	char *hash;      /* e.g. "sha256"; NULL: modules are not signed */
+	char *hash; /* e.g. "sha256"; NULL: modules are not signed */
 	char *key, *cert;
 	char *sign_file; /* external signer run as `sign_file hash key cert module`; NULL: built in */
 	char *prologue;  /* dkms's lines shown before each build for the kernel: "Sign command: ..."

@@ -81,7 +81,8 @@ int targets_from_request(const struct ctx *c, struct target_list *l)
 	}
 	for (size_t i = 0; i < r->kernels.n; i++) {
 		const char *a = r->arches.n == 0 ? default_arch
-				: r->arches.n == 1 ? r->arches.items[0] : r->arches.items[i];
+			: r->arches.n == 1       ? r->arches.items[0]
+						 : r->arches.items[i];
 		if (!*r->kernels.items[i]) {
 			ctx_error(c, "Empty kernelver[%zu]", i);
 			return 16;
@@ -95,10 +96,7 @@ int targets_from_request(const struct ctx *c, struct target_list *l)
 	return 0;
 }
 
-static int kernel_order(const void *a, const void *b)
-{
-	return strverscmp(*(char *const *)a, *(char *const *)b);
-}
+static int kernel_order(const void *a, const void *b) { return strverscmp(*(char *const *)a, *(char *const *)b); }
 
 int targets_with_headers(const struct ctx *c, struct target_list *l)
 {

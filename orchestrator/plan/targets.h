@@ -25,10 +25,10 @@ struct target {
 			    * from it, for every job of the run */
 	/* Resolved once per kernel for build plans (orchestrator/plan/decide.c, decide_target): */
 	bool resolved;
-	int compression;   /* enum module_compression: as the kernel's own modules are */
-	char *cc;          /* the compiler (CONFIG_CC_VERSION_TEXT's, clang with CONFIG_CC_IS_CLANG),
+	int compression; /* enum module_compression: as the kernel's own modules are */
+	char *cc;        /* the compiler (CONFIG_CC_VERSION_TEXT's, clang with CONFIG_CC_IS_CLANG),
 			    * when it is on PATH; else NULL (make's default) */
-	char *ld;          /* ld.lld with CONFIG_LD_IS_LLD when on PATH, else NULL */
+	char *ld;        /* ld.lld with CONFIG_LD_IS_LLD when on PATH, else NULL */
 	struct signing sign;
 };
 

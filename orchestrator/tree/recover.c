@@ -42,8 +42,8 @@ static bool has_work(const char *dkms_tree)
 	_cleanup_strv_ struct strv k = STRV_INIT;
 	journal_pending_depmod(dkms_tree, &k);
 	_cleanup_free_ char *trash = layout_trash(dkms_tree);
-	return k.n > 0 || has_entry(mf, LAYOUT_JOURNAL, NULL) || has_entry(dkms_tree, LAYOUT_DEPMOD_ROOT_PREFIX, NULL) ||
-	       has_entry(trash, "", NULL);
+	return k.n > 0 || has_entry(mf, LAYOUT_JOURNAL, NULL) ||
+		has_entry(dkms_tree, LAYOUT_DEPMOD_ROOT_PREFIX, NULL) || has_entry(trash, "", NULL);
 }
 
 int tree_recover(const struct ctx *c)
@@ -76,8 +76,8 @@ int tree_recover(const struct ctx *c)
 	journal_pending_depmod(tree, &kernels);
 	for (size_t i = 0; i < kernels.n; i++) {
 		_cleanup_free_ char *kdir = path_join(c->paths.install_tree, kernels.items[i]);
-		if (is_dir(kdir) && depmod_run(c->paths.install_tree, tree, kernels.items[i], c->req->no_depmod,
-					       c->err, c->err) != 0)
+		if (is_dir(kdir) &&
+		    depmod_run(c->paths.install_tree, tree, kernels.items[i], c->req->no_depmod, c->err, c->err) != 0)
 			continue; /* kept: the next command tries again */
 		journal_depmod_done(tree, kernels.items[i]);
 	}

@@ -23,18 +23,12 @@ struct status_sink {
 	void *ctx;
 };
 
-static bool filter_ok(const char *want, const char *have)
-{
-	return !want || strcmp(want, have) == 0;
-}
+static bool filter_ok(const char *want, const char *have) { return !want || strcmp(want, have) == 0; }
 
-static const char *build_state(const struct tree_build *b)
-{
-	return b->installed ? "installed" : "built";
-}
+static const char *build_state(const struct tree_build *b) { return b->installed ? "installed" : "built"; }
 
-static void walk_version(const char *m, const struct tree_version *tv,
-			 const struct status_filter *f, const struct status_sink *s)
+static void walk_version(const char *m, const struct tree_version *tv, const struct status_filter *f,
+			 const struct status_sink *s)
 {
 	if (tv->state == TREE_V_BROKEN) {
 		s->version(s->ctx, m, tv->version, "broken");
@@ -54,8 +48,7 @@ static void walk_version(const char *m, const struct tree_version *tv,
 		s->version(s->ctx, m, tv->version, "added");
 }
 
-static void status_walk(const struct tree *t, const struct status_filter *f,
-			const struct status_sink *s)
+static void status_walk(const struct tree *t, const struct status_filter *f, const struct status_sink *s)
 {
 	static const struct status_filter any = { 0 };
 	if (!f)
@@ -79,8 +72,10 @@ static void text_version(void *ctx, const char *m, const char *v, const char *st
 	struct text_ctx *c = ctx;
 	fprintf(c->out, "%s/%s: %s\n", m, v, state);
 	if (strcmp(state, "broken") == 0)
-		fprintf(c->err, "\nError! %s/%s: Missing the module source directory or the "
-			"symbolic link pointing to it.\nManual intervention is required!\n", m, v);
+		fprintf(c->err,
+			"\nError! %s/%s: Missing the module source directory or the "
+			"symbolic link pointing to it.\nManual intervention is required!\n",
+			m, v);
 }
 
 static void text_build(void *ctx, const char *m, const char *v, const struct tree_build *b)
@@ -104,8 +99,7 @@ void status_print_text(const struct tree *t, const struct status_filter *f, FILE
 }
 
 /* Adds {"module","version","kernel","arch","state"} to entries; returns the object. */
-static cJSON *json_entry(cJSON *entries, const char *m, const char *v, const char *k,
-			 const char *a, const char *state)
+static cJSON *json_entry(cJSON *entries, const char *m, const char *v, const char *k, const char *a, const char *state)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON_AddStringToObject(o, "module", m);
@@ -133,8 +127,7 @@ static void json_build(void *ctx, const char *m, const char *v, const struct tre
 	cJSON *o = json_entry(ctx, m, v, b->kernel, b->arch, build_state(b));
 	cJSON_AddBoolToObject(o, "original_modules", b->original_exists);
 	cJSON_AddBoolToObject(o, "built_modules_missing", b->missing_built);
-	cJSON_AddBoolToObject(o, "differs_from_installed",
-			      !b->missing_built && b->differs_installed);
+	cJSON_AddBoolToObject(o, "differs_from_installed", !b->missing_built && b->differs_installed);
 }
 
 /* Returns the printed document, or NULL with errno = ENOMEM. */

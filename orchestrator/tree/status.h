@@ -13,7 +13,7 @@
 struct tree;
 
 struct status_filter {
-	const char *module;   /* NULL = any */
+	const char *module; /* NULL = any */
 	const char *version;
 	const char *kernel;
 	const char *arch;

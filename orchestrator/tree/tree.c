@@ -53,10 +53,7 @@ static bool is_marker_name(const char *name)
 	return strncmp(name, "kernel-", 7) == 0 && strchr(name + 7, '-') != NULL;
 }
 
-static bool version_name_ok(const char *name)
-{
-	return strcmp(name, LAYOUT_ORIGINALS) != 0 && !is_marker_name(name);
-}
+static bool version_name_ok(const char *name) { return strcmp(name, LAYOUT_ORIGINALS) != 0 && !is_marker_name(name); }
 
 /* Returns true if name matches the extglob +([0-9]).* */
 static bool kernel_name_ok(const char *name)
@@ -109,8 +106,7 @@ char *tree_build_area(const struct tree_paths *p, const char *m, const char *v)
 	return layout_build_area(p->dkms_tree, m, v);
 }
 
-char *tree_result_dir(const struct tree_paths *p, const char *m, const char *v,
-		      const char *k, const char *a)
+char *tree_result_dir(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a)
 {
 	return layout_result_dir(p->dkms_tree, m, v, k, a);
 }
@@ -142,8 +138,7 @@ enum tree_vstate tree_version_state(const struct tree_paths *p, const char *m, c
 	return TREE_V_ADDED;
 }
 
-bool tree_is_built(const struct tree_paths *p, const char *m, const char *v, const char *k,
-		   const char *a)
+bool tree_is_built(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a)
 {
 	_cleanup_free_ char *res = tree_result_dir(p, m, v, k, a);
 	_cleanup_free_ char *mod = path_join(res, "module");
@@ -151,8 +146,7 @@ bool tree_is_built(const struct tree_paths *p, const char *m, const char *v, con
 }
 
 /* Returns true if kernel-<k>-<a> resolves to <m>/<v>/<k>/<a> (which must be built). */
-static bool marker_points_here(const struct tree_paths *p, const char *m, const char *v,
-			       const char *k, const char *a)
+static bool marker_points_here(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a)
 {
 	_cleanup_free_ char *marker = tree_marker(p, m, k, a);
 	if (!is_symlink(marker))
@@ -163,8 +157,7 @@ static bool marker_points_here(const struct tree_paths *p, const char *m, const 
 	return rm && rr && strcmp(rm, rr) == 0;
 }
 
-char *tree_installed_version(const struct tree_paths *p, const char *m, const char *k,
-			     const char *a)
+char *tree_installed_version(const struct tree_paths *p, const char *m, const char *k, const char *a)
 {
 	_cleanup_free_ char *marker = tree_marker(p, m, k, a);
 	_cleanup_free_ char *mdir = tree_module_dir(p, m);
@@ -175,7 +168,7 @@ char *tree_installed_version(const struct tree_paths *p, const char *m, const ch
 	target[n] = '\0';
 	const char *rel = target;
 	size_t ml = strlen(mdir);
-	if (target[0] == '/') {   /* tolerate an absolute link into this module dir */
+	if (target[0] == '/') { /* tolerate an absolute link into this module dir */
 		if (strncmp(target, mdir, ml) != 0 || target[ml] != '/')
 			return NULL;
 		rel = target + ml + 1;
@@ -279,7 +272,7 @@ static int read_manifest(const char *res, struct strv *files, struct strv *dests
 		char *t1 = strchr(line, '\t');
 		char *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
 		if (!t2 || !t2[1] || strchr(t2 + 1, '\t'))
-			continue;   /* not "dest_name<TAB>dest_dir<TAB>file" */
+			continue; /* not "dest_name<TAB>dest_dir<TAB>file" */
 		*t2 = '\0';
 		strv_push(files, t2 + 1);
 		strv_pushf(dests, "%s/%s", t1 + 1, t2 + 1);
@@ -288,8 +281,8 @@ static int read_manifest(const char *res, struct strv *files, struct strv *dests
 }
 
 /* For a tree made by dkms: every *.ko* in module/, installed in Debian's updates/dkms. */
-static int guess_modules(const struct tree_paths *p, const char *k, const char *res,
-			 struct strv *files, struct strv *dests)
+static int guess_modules(const struct tree_paths *p, const char *k, const char *res, struct strv *files,
+			 struct strv *dests)
 {
 	_cleanup_free_ char *moddir = path_join(res, "module");
 	DIR *d = opendir(moddir);
@@ -309,8 +302,7 @@ static int guess_modules(const struct tree_paths *p, const char *k, const char *
 /* Sets the "missing" and "differs" extras as module_status_built_extra does: the first
  * module missing from module/, or (installed only) the first whose installed copy is
  * absent or has other bytes, ends the check. Returns 0 or -errno. */
-static int check_extras(const struct tree_paths *p, const char *k, const char *res,
-			struct tree_build *b)
+static int check_extras(const struct tree_paths *p, const char *k, const char *res, struct tree_build *b)
 {
 	_cleanup_strv_ struct strv files = STRV_INIT;
 	_cleanup_strv_ struct strv dests = STRV_INIT;
@@ -334,8 +326,8 @@ static int check_extras(const struct tree_paths *p, const char *k, const char *r
 }
 
 /* Fills b for <m>/<v>/<k>/<a>. Returns 0 or -errno. */
-static int scan_build(const struct tree_paths *p, const char *m, const char *v, const char *k,
-		      const char *a, struct tree_build *b)
+static int scan_build(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a,
+		      struct tree_build *b)
 {
 	b->kernel = xstrdup(k);
 	b->arch = xstrdup(a);
@@ -369,8 +361,7 @@ static int scan_version_build(const char *k, const char *a, void *ctx)
 	return scan_build(c->p, c->m, tv->version, k, a, b);
 }
 
-static int scan_version(const struct tree_paths *p, const char *m, const char *v,
-			struct tree_version *tv)
+static int scan_version(const struct tree_paths *p, const char *m, const char *v, struct tree_version *tv)
 {
 	tv->version = xstrdup(v);
 	tv->state = tree_version_state(p, m, v);

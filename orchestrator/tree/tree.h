@@ -19,20 +19,20 @@
 #include "common/layout.h"
 
 enum tree_vstate {
-	TREE_V_NONE = 0,  /* a <m>/<v> dir with neither source link nor source dir */
-	TREE_V_ADDED,     /* source is a symlink to a directory; a real source dir (binaries-only
+	TREE_V_NONE = 0, /* a <m>/<v> dir with neither source link nor source dir */
+	TREE_V_ADDED,    /* source is a symlink to a directory; a real source dir (binaries-only
 			   * ldtarball) is not added at 3.4.3: see tree_version.binaries_only */
-	TREE_V_BROKEN,    /* dangling source link, or no link while <src>/<m>-<v> exists */
+	TREE_V_BROKEN,   /* dangling source link, or no link while <src>/<m>-<v> exists */
 };
 
-struct tree_build {            /* one <m>/<v>/<k>/<a> */
+struct tree_build { /* one <m>/<v>/<k>/<a> */
 	char *kernel;
 	char *arch;
-	bool built;                /* module/ is a directory */
-	bool installed;            /* kernel-<k>-<a> resolves to this dir */
-	bool original_exists;      /* original_module/<k>/<a> exists */
-	bool missing_built;        /* a module listed in the manifest/expected is missing from module/ */
-	bool differs_installed;    /* an installed file differs from the tree's copy */
+	bool built;             /* module/ is a directory */
+	bool installed;         /* kernel-<k>-<a> resolves to this dir */
+	bool original_exists;   /* original_module/<k>/<a> exists */
+	bool missing_built;     /* a module listed in the manifest/expected is missing from module/ */
+	bool differs_installed; /* an installed file differs from the tree's copy */
 };
 
 struct tree_version {
@@ -63,18 +63,15 @@ char *tree_module_dir(const struct tree_paths *p, const char *m);
 char *tree_version_dir(const struct tree_paths *p, const char *m, const char *v);
 char *tree_source_link(const struct tree_paths *p, const char *m, const char *v);
 char *tree_build_area(const struct tree_paths *p, const char *m, const char *v);
-char *tree_result_dir(const struct tree_paths *p, const char *m, const char *v,
-		      const char *k, const char *a);
+char *tree_result_dir(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a);
 char *tree_marker(const struct tree_paths *p, const char *m, const char *k, const char *a);
 char *tree_original_dir(const struct tree_paths *p, const char *m, const char *k, const char *a);
 
 /* Point queries, without a full scan. */
 enum tree_vstate tree_version_state(const struct tree_paths *p, const char *m, const char *v);
-bool tree_is_built(const struct tree_paths *p, const char *m, const char *v, const char *k,
-		   const char *a);
+bool tree_is_built(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a);
 /* Returns the newly allocated version installed for (m, k, a), or NULL. */
-char *tree_installed_version(const struct tree_paths *p, const char *m, const char *k,
-			     const char *a);
+char *tree_installed_version(const struct tree_paths *p, const char *m, const char *k, const char *a);
 /* Lists the versions of m (sorted), into a NULL-terminated newly allocated array. */
 char **tree_list_versions(const struct tree_paths *p, const char *m, size_t *n);
 /* Lists "<k>\t<a>" pairs m/v is built for, in glob order (kernel dirs must match the

@@ -23,9 +23,10 @@ void fixture_expect(FILE *f, const char *want, struct buf *scratch)
 
 void fixture_snapshot(const char *root, struct buf *b)
 {
-	_cleanup_free_ char *cmd = xasprintf("cd %s && (find . -path ./dkms/.modforge -prune -o -printf '%%p %%y %%m %%l\\n'; "
-					     "find . -path ./dkms/.modforge -prune -o -type f -exec md5sum {} +) | LC_ALL=C sort",
-					     root);
+	_cleanup_free_ char *cmd = xasprintf(
+		"cd %s && (find . -path ./dkms/.modforge -prune -o -printf '%%p %%y %%m %%l\\n'; "
+		"find . -path ./dkms/.modforge -prune -o -type f -exec md5sum {} +) | LC_ALL=C sort",
+		root);
 	buf_reset(b);
 	FILE *p = popen(cmd, "r");
 	CHECK(p && buf_read_fd(b, fileno(p)) == 0);

@@ -16,15 +16,14 @@ void tap_check(bool ok, const char *expr, const char *file, int line)
 	}
 }
 
-void tap_check_str(const char *a, const char *b, const char *ea, const char *eb,
-		   const char *file, int line)
+void tap_check_str(const char *a, const char *b, const char *ea, const char *eb, const char *file, int line)
 {
 	bool ok = (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
 	n_checks++;
 	if (!ok) {
 		n_failed++;
-		printf("not ok %d - %s == %s (%s:%d)\n#   got:      \"%s\"\n#   expected: \"%s\"\n",
-		       n_checks, ea, eb, file, line, a ? a : "(null)", b ? b : "(null)");
+		printf("not ok %d - %s == %s (%s:%d)\n#   got:      \"%s\"\n#   expected: \"%s\"\n", n_checks, ea, eb,
+		       file, line, a ? a : "(null)", b ? b : "(null)");
 	} else {
 		printf("ok %d - %s == %s\n", n_checks, ea, eb);
 	}

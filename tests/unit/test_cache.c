@@ -203,8 +203,7 @@ static void make_result(struct fx *f, const char *name, size_t ko_bytes, char c)
 static int same_result(const struct fx *f, const char *a, const char *b)
 {
 	int ok = 1;
-	for (const char *const *rel = (const char *const[]){ "module/x.ko", "log/make.log", NULL };
-	     *rel; rel++) {
+	for (const char *const *rel = (const char *const[]){ "module/x.ko", "log/make.log", NULL }; *rel; rel++) {
 		char *pa = xasprintf("%s/%s/%s", f->dir, a, *rel);
 		char *pb = xasprintf("%s/%s/%s", f->dir, b, *rel);
 		ok = ok && files_equal(pa, pb) == 1;

@@ -37,7 +37,9 @@ static void test_module_version_forms(void)
 	CHECK(r.kernels.n == 2 && r.arches.n == 0);
 	request_release(&r);
 
-	CHECK(parse(&r, &e, (char *[]){ "dkms", "status", "-m", "foo", "-v", "2", "--dkmstree", "/x", "--sourcetree=/y", NULL }) == 0);
+	CHECK(parse(&r, &e,
+		    (char *[]){ "dkms", "status", "-m", "foo", "-v", "2", "--dkmstree", "/x", "--sourcetree=/y",
+				NULL }) == 0);
 	CHECK_STR(r.module, "foo");
 	CHECK_STR(r.version, "2");
 	CHECK_STR(r.dkms_tree, "/x");
@@ -70,7 +72,8 @@ static void test_errors(void)
 	cli_error_release(&e);
 	request_release(&r);
 
-	CHECK(parse(&r, &e, (char *[]){ "dkms", "build", "m/v", "-k", "K", "-a", "a1", "-a", "a2", "-a", "a3", NULL }) < 0);
+	CHECK(parse(&r, &e, (char *[]){ "dkms", "build", "m/v", "-k", "K", "-a", "a1", "-a", "a2", "-a", "a3", NULL }) <
+	      0);
 	CHECK(e.exit_code == 1);
 	cli_error_release(&e);
 	request_release(&r);
@@ -114,8 +117,9 @@ static void test_flags(void)
 {
 	struct request r;
 	struct cli_error e;
-	CHECK(parse(&r, &e, (char *[]){ "dkms", "install", "m/v", "--force", "--no-depmod", "-j", "3", "--verbose",
-					 "--directive", "A=b", "--no-initrd", "--json", "--dry-run", NULL }) == 0);
+	CHECK(parse(&r, &e,
+		    (char *[]){ "dkms", "install", "m/v", "--force", "--no-depmod", "-j", "3", "--verbose",
+				"--directive", "A=b", "--no-initrd", "--json", "--dry-run", NULL }) == 0);
 	CHECK(r.force && r.no_depmod && r.verbose && r.json && r.dry_run);
 	CHECK_STR(r.parallel_jobs, "3");
 	CHECK(r.directives.n == 1);

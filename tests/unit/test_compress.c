@@ -20,8 +20,8 @@
 
 struct fx {
 	char dir[64];
-	char *mod;           /* the plain fake module */
-	struct buf mod_data; /* its bytes */
+	char *mod;                       /* the plain fake module */
+	struct buf mod_data;             /* its bytes */
 	bool kmod_has[COMPRESS_ZST + 1]; /* libkmod reads this compression */
 };
 
@@ -31,8 +31,9 @@ static char *at(const struct fx *f, const char *rel) { return path_join(f->dir, 
  * NULL, away from the TAP stream). Returns the exit status, or -1 when it cannot run. */
 static int run(struct buf *out, const char *const *argv)
 {
-	struct proc_spec spec = { .argv = (char *const *)argv, .stdin_fd = -1,
-				  .stdout_fd = out ? -1 : 2, .stderr_fd = 2 };
+	struct proc_spec spec = {
+		.argv = (char *const *)argv, .stdin_fd = -1, .stdout_fd = out ? -1 : 2, .stderr_fd = 2
+	};
 	int code = -1;
 	int r = out ? proc_capture(&spec, out, &code) : proc_run(&spec, &code);
 	return r < 0 ? -1 : code;
@@ -125,10 +126,9 @@ static bool make_module(struct fx *f)
 {
 	char *src = at(f, "mfcomp.c");
 	f->mod = at(f, "mfcomp.ko");
-	static const char text[] =
-		"const char mf_modinfo[] __attribute__((section(\".modinfo\"), used)) =\n"
-		"\t\"license=GPL\\0name=mfcomp\\0vermagic=6.1.0 SMP mod_unload modversions \";\n"
-		"int mf_pad[512] = { 1, 2, 3 }; /* something to compress */\n";
+	static const char text[] = "const char mf_modinfo[] __attribute__((section(\".modinfo\"), used)) =\n"
+				   "\t\"license=GPL\\0name=mfcomp\\0vermagic=6.1.0 SMP mod_unload modversions \";\n"
+				   "int mf_pad[512] = { 1, 2, 3 }; /* something to compress */\n";
 	CHECK(write_file_atomic(src, text, sizeof(text) - 1, 0644) == 0);
 	const char *argv[] = { "cc", "-c", "-o", f->mod, src, NULL };
 	bool ok = run(NULL, argv) == 0;
@@ -161,9 +161,8 @@ static char *kmod_name(const char *path)
 	struct kmod_list *info = NULL, *l;
 	char *name = NULL;
 	if (ctx && kmod_module_new_from_path(ctx, path, &m) == 0 && kmod_module_get_info(m, &info) > 0) {
-		kmod_list_foreach(l, info)
-			if (strcmp(kmod_module_info_get_key(l), "name") == 0)
-				name = xstrdup(kmod_module_info_get_value(l));
+		kmod_list_foreach(l, info) if (strcmp(kmod_module_info_get_key(l), "name") == 0)
+			name = xstrdup(kmod_module_info_get_value(l));
 	}
 	kmod_module_info_free_list(info);
 	kmod_module_unref(m);
@@ -177,8 +176,7 @@ static const char *tool_of(enum module_compression c)
 }
 
 /* Copies the fake module to rel and compresses it; returns the compressed path (or NULL). */
-static char *compress_copy(struct fx *f, const char *rel, enum module_compression c,
-			   const struct compress_opts *opts)
+static char *compress_copy(struct fx *f, const char *rel, enum module_compression c, const struct compress_opts *opts)
 {
 	char *plain = at(f, rel);
 	CHECK(copy_file_atomic(f->mod, plain, 0644) == 0);
@@ -230,8 +228,7 @@ static void test_round_trip(struct fx *f, enum module_compression c)
 		CHECK_STR(name, "mfcomp");
 		free(name);
 	} else {
-		printf("# libkmod here has no %s support: %s checked with %s only\n", tool_of(c),
-		       packed, tool_of(c));
+		printf("# libkmod here has no %s support: %s checked with %s only\n", tool_of(c), packed, tool_of(c));
 	}
 	buf_release(&plain);
 	free(packed);

@@ -57,8 +57,7 @@ static void basic(struct buf *b, const struct conf_target *t)
 }
 
 /* Ends the record and parses it; returns conf_from_dump's result, *c and *err set. */
-static int parse(struct buf *b, const struct conf_target *t, enum conf_distro d,
-		 struct module_conf **c, char **err)
+static int parse(struct buf *b, const struct conf_target *t, enum conf_distro d, struct module_conf **c, char **err)
 {
 	field(b, "E");
 	return conf_from_dump(b->data, b->len, t, d, c, err);
@@ -205,8 +204,9 @@ static void test_dkms_errors(void)
 {
 	struct buf b = BUF_INIT;
 	begin(&b, &K61);
-	check_error(&b, "No 'PACKAGE_NAME' directive specified.\n"
-			"dkms.conf: Error! No 'PACKAGE_VERSION' directive specified.");
+	check_error(&b,
+		    "No 'PACKAGE_NAME' directive specified.\n"
+		    "dkms.conf: Error! No 'PACKAGE_VERSION' directive specified.");
 	/* dkms's test/dkms_conf_test_invalid */
 	begin(&b, &K61);
 	var(&b, "PACKAGE_NAME", "0", "dkms_conf_test");
@@ -263,26 +263,30 @@ static void test_modforge_checks(void)
 	check_error(&b, "'DEST_MODULE_NAME' directive '..' is not a plain file name in record #0.");
 	basic(&b, &K61);
 	var(&b, "DEST_MODULE_LOCATION", "0", "/kernel/../../etc");
-	check_error(&b, "'DEST_MODULE_LOCATION' directive '/kernel/../../etc' contains a '..' "
-			"component in record #0.");
+	check_error(&b,
+		    "'DEST_MODULE_LOCATION' directive '/kernel/../../etc' contains a '..' "
+		    "component in record #0.");
 	basic(&b, &K61);
 	var(&b, "BUILT_MODULE_LOCATION", "0", "/abs");
-	check_error(&b, "'BUILT_MODULE_LOCATION' directive '/abs/' is not relative to the build "
-			"directory in record #0.");
+	check_error(&b,
+		    "'BUILT_MODULE_LOCATION' directive '/abs/' is not relative to the build "
+		    "directory in record #0.");
 	basic(&b, &K61);
 	var(&b, "BUILT_MODULE_LOCATION", "0", "src/../..");
-	check_error(&b, "'BUILT_MODULE_LOCATION' directive 'src/../../' contains a '..' component "
-			"in record #0.");
+	check_error(&b,
+		    "'BUILT_MODULE_LOCATION' directive 'src/../../' contains a '..' component "
+		    "in record #0.");
 	basic(&b, &K61);
 	var(&b, "BUILT_MODULE_LOCATION", "0", "src/...x/..y");
 	check_error(&b, NULL);
 	begin(&b, &K61);
 	var(&b, "PACKAGE_NAME", "0", "my mod");
 	var(&b, "PACKAGE_VERSION", "0", "..");
-	check_error(&b, "'PACKAGE_NAME' directive 'my mod' is not usable as a directory name (no "
-			"'/', no whitespace, not '.' or '..').\n"
-			"dkms.conf: Error! 'PACKAGE_VERSION' directive '..' is not usable as a "
-			"directory name (no '/', no whitespace, not '.' or '..').");
+	check_error(&b,
+		    "'PACKAGE_NAME' directive 'my mod' is not usable as a directory name (no "
+		    "'/', no whitespace, not '.' or '..').\n"
+		    "dkms.conf: Error! 'PACKAGE_VERSION' directive '..' is not usable as a "
+		    "directory name (no '/', no whitespace, not '.' or '..').");
 	basic(&b, &K61);
 	var(&b, "BUILT_MODULE_NAME", "5000000", "x");
 	check_error(&b, "The dkms.conf evaluator's output is malformed.");
@@ -290,8 +294,7 @@ static void test_modforge_checks(void)
 }
 
 /* Like parse(), but drops the "E" again so that more values can follow. */
-static int parse_again(struct buf *b, const struct conf_target *t, struct module_conf **c,
-		       char **err)
+static int parse_again(struct buf *b, const struct conf_target *t, struct module_conf **c, char **err)
 {
 	int r = parse(b, t, DISTRO_OTHER, c, err);
 	b->len -= 2;
@@ -394,9 +397,9 @@ static int yes_no_of(const char *name, const char *value)
 	var(&b, name, "0", value);
 	int r = -1;
 	if (parse(&b, &K61, DISTRO_OTHER, &c, &err) == 0) {
-		r = strcmp(name, "AUTOINSTALL") == 0 ? c->autoinstall
-		    : strcmp(name, "NO_WEAK_MODULES") == 0 ? c->no_weak_modules
-							   : c->build_depends_rebuild;
+		r = strcmp(name, "AUTOINSTALL") == 0           ? c->autoinstall
+			: strcmp(name, "NO_WEAK_MODULES") == 0 ? c->no_weak_modules
+							       : c->build_depends_rebuild;
 		conf_free(c);
 	}
 	free(err);
@@ -473,8 +476,9 @@ static void test_warnings_and_files(void)
 	CHECK(c->n_warnings == 3);
 	if (c->n_warnings == 3) {
 		CHECK_STR(c->warnings[0], "Deprecated feature: REMAKE_INITRD (/src/dkms.conf)");
-		CHECK_STR(c->warnings[1], "Deprecated feature: OBSOLETE_BY (/src/dkms.conf): use "
-					  "BUILD_EXCLUSIVE_KERNEL_MAX instead");
+		CHECK_STR(c->warnings[1],
+			  "Deprecated feature: OBSOLETE_BY (/src/dkms.conf): use "
+			  "BUILD_EXCLUSIVE_KERNEL_MAX instead");
 		CHECK_STR(c->warnings[2], "Deprecated feature: CLEAN (/etc/dkms/foo.conf)");
 	}
 	conf_free(c);
@@ -483,13 +487,14 @@ static void test_warnings_and_files(void)
 	file(&b, "/etc/dkms/foo.conf", "exit", "3");
 	field(&b, "A");
 	field(&b, "139");
-	check_error(&b, "Syntax error in '/src/dkms.conf'; the file was not read.\n"
-			"dkms.conf: Error! '/etc/dkms/foo.conf' exited with status 3 while being "
-			"read; none of its values were used.\n"
-			"dkms.conf: Error! The dkms.conf evaluator died with status 139 while reading "
-			"kernel 6.1.0-56-amd64.\n"
-			"dkms.conf: Error! No 'PACKAGE_NAME' directive specified.\n"
-			"dkms.conf: Error! No 'PACKAGE_VERSION' directive specified.");
+	check_error(&b,
+		    "Syntax error in '/src/dkms.conf'; the file was not read.\n"
+		    "dkms.conf: Error! '/etc/dkms/foo.conf' exited with status 3 while being "
+		    "read; none of its values were used.\n"
+		    "dkms.conf: Error! The dkms.conf evaluator died with status 139 while reading "
+		    "kernel 6.1.0-56-amd64.\n"
+		    "dkms.conf: Error! No 'PACKAGE_NAME' directive specified.\n"
+		    "dkms.conf: Error! No 'PACKAGE_VERSION' directive specified.");
 	buf_release(&b);
 }
 
@@ -563,8 +568,7 @@ static char *excl(struct buf *b, const struct conf_target *t, const char *kconfi
 	return why;
 }
 
-static void check_excl(struct buf *b, const struct conf_target *t, const char *kconfig,
-		       const char *want)
+static void check_excl(struct buf *b, const struct conf_target *t, const char *kconfig, const char *want)
 {
 	char *why = excl(b, t, kconfig);
 	CHECK_STR(why, want);
@@ -607,13 +611,15 @@ static void test_exclusive(void)
 	check_excl(&b, &K61, cfg, NULL);
 	basic(&b, &K61);
 	var(&b, "BUILD_EXCLUSIVE_CONFIG", "0", "CONFIG_PCI !CONFIG_PCIE");
-	check_excl(&b, &K61, cfg, "BUILD_EXCLUSIVE_CONFIG excludes CONFIG_PCIE, which this kernel's "
-				  "config enables");
+	check_excl(&b, &K61, cfg,
+		   "BUILD_EXCLUSIVE_CONFIG excludes CONFIG_PCIE, which this kernel's "
+		   "config enables");
 	check_excl(&b, &K61, NULL, NULL); /* no kernel config: dkms skips the check */
 	basic(&b, &K61);
 	var(&b, "BUILD_EXCLUSIVE_CONFIG", "0", "CONFIG_RT");
-	check_excl(&b, &K61, cfg, "BUILD_EXCLUSIVE_CONFIG requires CONFIG_RT, which this kernel's "
-				  "config does not enable");
+	check_excl(&b, &K61, cfg,
+		   "BUILD_EXCLUSIVE_CONFIG requires CONFIG_RT, which this kernel's "
+		   "config does not enable");
 	basic(&b, &K61);
 	var(&b, "BUILD_EXCLUSIVE_KERNEL", "0", "(");
 	check_excl(&b, &K61, cfg, "(parse error)");
@@ -666,8 +672,9 @@ static void test_exclusive_per_record(void)
 	var(&b, "BUILD_EXCLUSIVE_CONFIG", "1", "");
 	CHECK(parse(&b, &K61, DISTRO_OTHER, &c, &err) == 0);
 	all = conf_exclusive(c, &K61, "CONFIG_Y=y\n");
-	CHECK_STR(all, "BUILD_EXCLUSIVE_CONFIG requires CONFIG_X, which this kernel's config does "
-		       "not enable");
+	CHECK_STR(all,
+		  "BUILD_EXCLUSIVE_CONFIG requires CONFIG_X, which this kernel's config does "
+		  "not enable");
 	free(all);
 	conf_free(c);
 	/* zero records: never excluded */
@@ -690,9 +697,10 @@ static void test_strict(void)
 	var(&b, "DEST_MODULE_LOCATION", "1", "/kernel/extra");
 	CHECK(parse(&b, &K61, DISTRO_OTHER, &c, &err) == 0);
 	CHECK(conf_check_strict(c, &err) == -EINVAL);
-	CHECK_STR(err, "Duplicate module 'dkms_duplicate_test' in 'BUILT_MODULE_NAME[1]'.\n"
-		       "dkms.conf: Error! Duplicate module 'dkms_duplicate_test' in "
-		       "'DEST_MODULE_NAME[1]'.");
+	CHECK_STR(err,
+		  "Duplicate module 'dkms_duplicate_test' in 'BUILT_MODULE_NAME[1]'.\n"
+		  "dkms.conf: Error! Duplicate module 'dkms_duplicate_test' in "
+		  "'DEST_MODULE_NAME[1]'.");
 	free(err);
 	conf_free(c);
 	basic(&b, &K61);
@@ -710,15 +718,12 @@ static void test_strict(void)
 static void test_distro(void)
 {
 	CHECK(conf_distro_from_os_release(NULL) == DISTRO_OTHER);
-	CHECK(conf_distro_from_os_release("PRETTY_NAME=\"Debian GNU/Linux 12\"\nID=debian\n") ==
-	      DISTRO_DEBIAN);
+	CHECK(conf_distro_from_os_release("PRETTY_NAME=\"Debian GNU/Linux 12\"\nID=debian\n") == DISTRO_DEBIAN);
 	CHECK(conf_distro_from_os_release("ID=ubuntu\nID_LIKE=debian\n") == DISTRO_DEBIAN);
 	CHECK(conf_distro_from_os_release("ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n") == DISTRO_DEBIAN);
-	CHECK(conf_distro_from_os_release("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n") ==
-	      DISTRO_FEDORA);
+	CHECK(conf_distro_from_os_release("ID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"\n") == DISTRO_FEDORA);
 	CHECK(conf_distro_from_os_release("ID=fedora\n") == DISTRO_FEDORA);
-	CHECK(conf_distro_from_os_release("ID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\n") ==
-	      DISTRO_SUSE);
+	CHECK(conf_distro_from_os_release("ID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\n") == DISTRO_SUSE);
 	CHECK(conf_distro_from_os_release("ID='sles'\n") == DISTRO_SUSE);
 	CHECK(conf_distro_from_os_release("ID=arch\n") == DISTRO_DEBIAN);
 	CHECK(conf_distro_from_os_release("ID=manjaro\nID_LIKE=arch\n") == DISTRO_DEBIAN);

@@ -29,10 +29,10 @@
 #include "fixture.h"
 #include "tap.h"
 
-#define K "6.1.0-mf"
-#define A "x86_64"
+#define K    "6.1.0-mf"
+#define A    "x86_64"
 #define BASE "root/dkms/mfmod/1.0/" K "/" A
-#define LIB "root/lib/modules/" K
+#define LIB  "root/lib/modules/" K
 static const char ORIG[] = "\177ELF\0original\0\1\2\3 module bytes";
 
 static char dir[64];
@@ -68,9 +68,18 @@ static void snapshot(struct buf *b)
 
 static struct install_job job(const struct install_record *r)
 {
-	return (struct install_job){ .dkms_tree = dkms, .install_tree = inst, .module = "mfmod", .version = "1.0",
-				     .kernel = K, .arch = A, .records = r, .n_records = 1, .source_dir = dir,
-				     .force_version_override = true, .out = out, .err = err };
+	return (struct install_job){ .dkms_tree = dkms,
+				     .install_tree = inst,
+				     .module = "mfmod",
+				     .version = "1.0",
+				     .kernel = K,
+				     .arch = A,
+				     .records = r,
+				     .n_records = 1,
+				     .source_dir = dir,
+				     .force_version_override = true,
+				     .out = out,
+				     .err = err };
 }
 
 /* What uninstall_run prints for an active install: deleted deleted, restored put back. */
@@ -79,7 +88,8 @@ static char *uninstall_text(const char *deleted, const char *restored)
 	return xasprintf("Module mfmod/1.0 for kernel " K " (" A "):\n"
 			 "Before uninstall, this module version was ACTIVE on this kernel.\n"
 			 "Deleting %s\nRestoring archived original module %s\n"
-			 "Removing original module(s) from DKMS tree for kernel " K " (" A ")\n", deleted, restored);
+			 "Removing original module(s) from DKMS tree for kernel " K " (" A ")\n",
+			 deleted, restored);
 }
 
 /* install_run of ji archives have and installs dst (err: want_err); uninstall_run of ju
@@ -87,7 +97,8 @@ static char *uninstall_text(const char *deleted, const char *restored)
 static void install_and_back(const struct install_job *ji, const struct install_job *ju, const char *dst,
 			     const char *have, const char *want_err)
 {
-	_cleanup_free_ char *o1 = xasprintf("Found pre-existing %s, archiving for uninstallation\nInstalling %s\n", have, dst);
+	_cleanup_free_ char *o1 = xasprintf("Found pre-existing %s, archiving for uninstallation\nInstalling %s\n",
+					    have, dst);
 	_cleanup_free_ char *o2 = uninstall_text(dst, have);
 	_cleanup_buf_ struct buf before = BUF_INIT, after = BUF_INIT;
 	snapshot(&before);
@@ -173,10 +184,12 @@ static void test_failed_install(void)
 	struct install_job j = job(&blocked);
 	CHECK(install_run(&j) == 6);
 	_cleanup_free_ char *o = xasprintf("Found pre-existing %s, archiving for uninstallation\n"
-					   "Installing %s/blocked/dkms/mfmod.ko\n", orig, lib);
+					   "Installing %s/blocked/dkms/mfmod.ko\n",
+					   orig, lib);
 	expect(out, o);
 	_cleanup_free_ char *e = xasprintf("\nError! copying %s/blocked/dkms/mfmod.ko failed: Not a directory\n"
-					   "Nothing was installed: mfmod/1.0 on " K " (" A ") is as it was before.\n", lib);
+					   "Nothing was installed: mfmod/1.0 on " K " (" A ") is as it was before.\n",
+					   lib);
 	expect(err, e);
 	snapshot(&after);
 	CHECK_STR(after.data, before.data);
@@ -207,7 +220,8 @@ static void test_failed_upgrade(void)
 	_cleanup_free_ char *o = xasprintf("Installing %s\nInstalling %s/blocked/dkms/mfsecond.ko\n", installed, lib);
 	expect(out, o);
 	_cleanup_free_ char *e = xasprintf("\nError! copying %s/blocked/dkms/mfsecond.ko failed: Not a directory\n"
-					   "Nothing was installed: mfmod/1.0 on " K " (" A ") is as it was before.\n", lib);
+					   "Nothing was installed: mfmod/1.0 on " K " (" A ") is as it was before.\n",
+					   lib);
 	expect(err, e);
 	snapshot(&after);
 	CHECK_STR(after.data, before.data);
@@ -272,7 +286,8 @@ static void test_refusals(void)
 	j.kernel = "9.9.9-none";
 	CHECK(install_run(&j) == 6);
 	_cleanup_free_ char *e1 = xasprintf("\nError! The directory %s/9.9.9-none doesn't exist.\n"
-					    "You cannot install a module onto a non-existant kernel.\n", inst);
+					    "You cannot install a module onto a non-existant kernel.\n",
+					    inst);
 	expect(err, e1);
 	const struct install_record none = { "nosuch", "/updates/dkms", "/updates/dkms" };
 	j = job(&none);
@@ -324,8 +339,9 @@ static void test_version_sanity(void)
 	struct install_job j = job(&r);
 	j.force_version_override = false;
 	CHECK(install_run(&j) == 6);
-	expect(err, "\nError! Module version 1.0 for mfver.ko\nis not newer than what is already found in kernel " K
-		    " (2.0).\nYou may override by specifying --force.\n\nError! Installation aborted.\n");
+	expect(err,
+	       "\nError! Module version 1.0 for mfver.ko\nis not newer than what is already found in kernel " K
+	       " (2.0).\nYou may override by specifying --force.\n\nError! Installation aborted.\n");
 	snapshot(&after);
 	CHECK_STR(after.data, before.data);
 	_cleanup_free_ char *have = at(LIB "/kernel/mfver.ko");
@@ -337,7 +353,8 @@ static void test_version_sanity(void)
 	CHECK(copy_file_atomic(mine, have, 0644) == 0);
 	j.force = false;
 	CHECK(install_run(&j) == 6);
-	_cleanup_free_ char *o = xasprintf("Module %s already installed at version 1.0, override by specifying --force\n", have);
+	_cleanup_free_ char *o = xasprintf(
+		"Module %s already installed at version 1.0, override by specifying --force\n", have);
 	expect(out, o);
 	expect(err, "\nError! Installation aborted.\n");
 	j.force_version_override = true;
@@ -348,8 +365,10 @@ static void test_version_sanity(void)
 static void test_depmod(void)
 {
 	_cleanup_free_ char *args = at("depmod.args");
-	_cleanup_free_ char *script = xasprintf("#!/bin/sh\necho \"$@\" >%s\n[ -f \"$3/lib/modules/$4/modules.dep\" ] && "
-						"echo sees modules.dep >>%s\nexit ${FAKE_DEPMOD_EXIT:-0}\n", args, args);
+	_cleanup_free_ char *script = xasprintf(
+		"#!/bin/sh\necho \"$@\" >%s\n[ -f \"$3/lib/modules/$4/modules.dep\" ] && "
+		"echo sees modules.dep >>%s\nexit ${FAKE_DEPMOD_EXIT:-0}\n",
+		args, args);
 	put_n("bin/depmod", script, strlen(script), 0755);
 	_cleanup_free_ char *bin = at("bin");
 	_cleanup_free_ char *path = xasprintf("%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");

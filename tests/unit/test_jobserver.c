@@ -48,10 +48,10 @@ int main(void)
 	char c;
 	CHECK(read(js.rfd, &c, 1) == 1); /* the make's extra job */
 	CHECK(tokens_in_pipe(&js) == 1);
-	jobserver_refill(&js);           /* a build still runs: nothing to do yet */
+	jobserver_refill(&js); /* a build still runs: nothing to do yet */
 	CHECK(tokens_in_pipe(&js) == 1);
 	jobserver_release(&js);
-	jobserver_refill(&js);           /* idle: back to N-1 */
+	jobserver_refill(&js); /* idle: back to N-1 */
 	CHECK(tokens_in_pipe(&js) == 2);
 	jobserver_close(&js);
 

@@ -27,7 +27,7 @@
 #include "fixture.h"
 #include "tap.h"
 
-#define K "6.1.0-mf"
+#define K      "6.1.0-mf"
 #define TARGET "1.0/" K "/x86_64"
 
 static char dir[64];
@@ -66,8 +66,7 @@ static bool pending_is(const char *want)
 	return !strcmp(b.data, want);
 }
 
-static void add(struct journal *j, enum journal_step k, const char *a, const char *b, const char *c,
-		const char *d)
+static void add(struct journal *j, enum journal_step k, const char *a, const char *b, const char *c, const char *d)
 {
 	CHECK(journal_add(j, k, a, b, c, d) == 0);
 }
@@ -281,7 +280,8 @@ static void test_crash_recover(void)
 	expect(out, "");
 
 	/* Refused and kept: not a journal, an unknown step, a step that fails. */
-	_cleanup_free_ char *fails = xasprintf("modforge-journal 1\ncopy\t%s/missing.ko\t%s/kernel/b.ko\t\t\n", dir, lib);
+	_cleanup_free_ char *fails = xasprintf("modforge-journal 1\ncopy\t%s/missing.ko\t%s/kernel/b.ko\t\t\n", dir,
+					       lib);
 	_cleanup_free_ char *fails_why = xasprintf("copying %s/kernel/b.ko failed", lib);
 	const char *const bad[] = { "garbage\n", "modforge-journal 1\nwhat\tx\nfrobnicate\ta\t\t\t\n", fails };
 	const char *const why[] = { "is not a modforge journal", "Unknown step", fails_why };

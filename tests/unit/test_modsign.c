@@ -25,8 +25,8 @@
 #include "executor/modsign.h"
 #include "tap.h"
 
-#define SUBJECT "DKMS module signing key"
-#define MAGIC_LEN 28
+#define SUBJECT     "DKMS module signing key"
+#define MAGIC_LEN   28
 #define TRAILER_LEN 12
 
 struct fx {
@@ -93,7 +93,8 @@ static void make_module(struct fx *f)
 	f->mod = at(f, "mod.ko");
 	int r = sh("printf 'const char m[] __attribute__((section(\".modinfo\"),used)) = "
 		   "\"license=GPL\\\\0name=mfsig\\\\0vermagic=6.1.0 SMP mod_unload modversions \";' "
-		   "| cc -x c -c -o %s - 2>/dev/null", f->mod);
+		   "| cc -x c -c -o %s - 2>/dev/null",
+		   f->mod);
 	if (r != 0) {
 		printf("# no cc: the fake module is plain bytes\n");
 		CHECK(write_file_atomic(f->mod, "not an ELF module\n", 18, 0644) == 0);
@@ -145,8 +146,9 @@ static void compare_with_openssl_req(X509 *ours, X509 *theirs)
 	ext_shape(ours, &a);
 	ext_shape(theirs, &b);
 	CHECK_STR(a.data, b.data);
-	CHECK_STR(a.data, "subjectKeyIdentifier;authorityKeyIdentifier;basicConstraints!;"
-			  "extendedKeyUsage;");
+	CHECK_STR(a.data,
+		  "subjectKeyIdentifier;authorityKeyIdentifier;basicConstraints!;"
+		  "extendedKeyUsage;");
 	CHECK(X509_get_version(ours) == X509_get_version(theirs));
 	CHECK(X509_get_signature_nid(ours) == X509_get_signature_nid(theirs));
 	CHECK(X509_NAME_cmp(X509_get_subject_name(ours), X509_get_subject_name(theirs)) == 0);
@@ -195,7 +197,8 @@ static void test_mok(struct fx *f)
 	/* The pair dkms's generate_mok makes with openssl req, for the shape and for test 5. */
 	CHECK(sh("openssl req -new -x509 -nodes -days 36500 -subj '/CN=" SUBJECT "' "
 		 "-newkey rsa:2048 -keyout %s -addext extendedKeyUsage=codeSigning "
-		 "-outform DER -out %s >/dev/null 2>&1", rkey, rcert) == 0);
+		 "-outform DER -out %s >/dev/null 2>&1",
+		 rkey, rcert) == 0);
 	X509 *ours = read_der_cert(cert), *theirs = read_der_cert(rcert);
 	CHECK(ours != NULL); /* parses as one DER certificate */
 	CHECK(theirs != NULL);
@@ -222,8 +225,8 @@ static void test_mok(struct fx *f)
 }
 
 /* Signs a copy of the module natively and one with sign-file; checks they are equal. */
-static void compare_with_sign_file(const struct fx *f, const char *hash, const char *key,
-				   const char *cert, const char *tag)
+static void compare_with_sign_file(const struct fx *f, const char *hash, const char *key, const char *cert,
+				   const char *tag)
 {
 	char *rel_n = xasprintf("native-%s-%s.ko", tag, hash);
 	char *rel_k = xasprintf("kernel-%s-%s.ko", tag, hash);
@@ -239,8 +242,9 @@ static void compare_with_sign_file(const struct fx *f, const char *hash, const c
 	struct stat st;
 	CHECK(stat(native, &st) == 0 && (st.st_mode & 07777) == 0640); /* mode kept */
 	if (!f->sign_file) {
-		tap_check(true, "# SKIP no scripts/sign-file under /usr/lib/linux-kbuild-*/ or "
-				"/lib/modules/$(uname -r)/build (install linux-headers)",
+		tap_check(true,
+			  "# SKIP no scripts/sign-file under /usr/lib/linux-kbuild-*/ or "
+			  "/lib/modules/$(uname -r)/build (install linux-headers)",
 			  __FILE__, __LINE__);
 	} else {
 		CHECK(sh("%s %s %s %s %s", f->sign_file, hash, key, cert, kernel) == 0);
@@ -266,7 +270,8 @@ static void check_kmod_info(const struct fx *f, const char *rel, const char *has
 	const char *algo = NULL, *signer = NULL, *id = NULL, *name = NULL;
 	CHECK(ctx && kmod_module_new_from_path(ctx, path, &m) == 0);
 	CHECK(m && kmod_module_get_info(m, &info) > 0);
-	kmod_list_foreach(l, info) {
+	kmod_list_foreach(l, info)
+	{
 		const char *k = kmod_module_info_get_key(l), *v = kmod_module_info_get_value(l);
 		if (strcmp(k, "sig_hashalgo") == 0)
 			algo = v;
@@ -326,8 +331,7 @@ static void test_ec_key(const struct fx *f)
 	CHECK(memcmp(out.data, mod.data, mod.len) == 0);
 	CHECK(modsign_is_signed(out.data, out.len));
 	if (out.len > mod.len + TRAILER_LEN + MAGIC_LEN) {
-		const unsigned char *t = (const unsigned char *)out.data + out.len - MAGIC_LEN -
-					 TRAILER_LEN;
+		const unsigned char *t = (const unsigned char *)out.data + out.len - MAGIC_LEN - TRAILER_LEN;
 		size_t sig_len = (size_t)t[8] << 24 | (size_t)t[9] << 16 | (size_t)t[10] << 8 | t[11];
 		CHECK(t[2] == 2 && t[0] == 0 && t[1] == 0 && t[3] == 0 && t[4] == 0);
 		CHECK(mod.len + sig_len + TRAILER_LEN + MAGIC_LEN == out.len);
@@ -341,8 +345,8 @@ static void test_ec_key(const struct fx *f)
 		sk_X509_push(certs, x);
 		BIO *content = BIO_new_mem_buf(mod.data, (int)mod.len);
 		check_cms_shape(cms);
-		CHECK(cms && x && CMS_verify(cms, certs, NULL, content, NULL,
-					     CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1);
+		CHECK(cms && x &&
+		      CMS_verify(cms, certs, NULL, content, NULL, CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY) == 1);
 		ERR_clear_error();
 		BIO_free(content);
 		sk_X509_pop_free(certs, X509_free);

@@ -26,8 +26,9 @@ static char *at(const struct fx *f, const char *rel) { return path_join(f->dir, 
  * status, or -1 when it cannot run. */
 static int run(struct buf *out, const char *const *argv)
 {
-	struct proc_spec spec = { .argv = (char *const *)argv, .stdin_fd = -1,
-				  .stdout_fd = out ? -1 : 2, .stderr_fd = 2 };
+	struct proc_spec spec = {
+		.argv = (char *const *)argv, .stdin_fd = -1, .stdout_fd = out ? -1 : 2, .stderr_fd = 2
+	};
 	int code = -1;
 	int r = out ? proc_capture(&spec, out, &code) : proc_run(&spec, &code);
 	return r < 0 ? -1 : code;
@@ -59,8 +60,7 @@ static bool make_module(const struct fx *f, const char *name, const char *entrie
 }
 
 /* Copies <name>.ko to <copy>.ko and compresses the copy; returns false on failure. */
-static bool compressed_copy(const struct fx *f, const char *name, const char *copy,
-			    enum module_compression c)
+static bool compressed_copy(const struct fx *f, const char *name, const char *copy, enum module_compression c)
 {
 	char *from = xasprintf("%s/%s.ko", f->dir, name);
 	char *to = xasprintf("%s/%s.ko", f->dir, copy);
@@ -77,30 +77,26 @@ static bool compressed_copy(const struct fx *f, const char *name, const char *co
 }
 
 /* modversion_check(<existing>, <built>) with file names relative to the scratch dir. */
-static int check(const struct fx *f, const char *existing, const char *built,
-		 enum modversion_verdict *v)
+static int check(const struct fx *f, const char *existing, const char *built, enum modversion_verdict *v)
 {
 	char *e = at(f, existing), *b = at(f, built);
-	*v = (enum modversion_verdict)-1;
+	*v = (enum modversion_verdict) - 1;
 	int r = modversion_check(e, b, v);
 	free(e);
 	free(b);
 	return r;
 }
 
-static void expect(const struct fx *f, const char *existing, const char *built,
-		   enum modversion_verdict want)
+static void expect(const struct fx *f, const char *existing, const char *built, enum modversion_verdict want)
 {
 	enum modversion_verdict v;
 	int r = check(f, existing, built, &v);
 	CHECK(r == 0 && v == want);
 	if (r != 0 || v != want)
-		printf("#   %s vs %s: r=%d verdict=%d, expected %d\n", existing, built, r, (int)v,
-		       (int)want);
+		printf("#   %s vs %s: r=%d verdict=%d, expected %d\n", existing, built, r, (int)v, (int)want);
 }
 
-static void expect_info(const struct fx *f, const char *rel, const char *version,
-			const char *srcversion)
+static void expect_info(const struct fx *f, const char *rel, const char *version, const char *srcversion)
 {
 	char *p = at(f, rel);
 	struct modversion v;
@@ -117,19 +113,17 @@ static void expect_info(const struct fx *f, const char *rel, const char *version
 static bool make_modules(const struct fx *f)
 {
 	return make_module(f, "v1210a", BASE "version=1.2.10|srcversion=AAAA1111") &&
-	       make_module(f, "v1210a-other",
-			   BASE "version=1.2.10|description=rebuilt|srcversion=AAAA1111") &&
-	       make_module(f, "v1210c", BASE "version=1.2.10|srcversion=CCCC3333") &&
-	       make_module(f, "v129", BASE "version=1.2.9|srcversion=BBBB2222") &&
-	       make_module(f, "v20rc", BASE "version=2.0-rc1|srcversion=DDDD") &&
-	       make_module(f, "v20", BASE "version=2.0|srcversion=EEEE") &&
-	       make_module(f, "old-checksum", BASE "version=3.1 0123ABCDEF") &&
-	       make_module(f, "srcver-only", BASE "srcversion=FFFF") &&
-	       make_module(f, "last-wins",
-			   BASE "version=0.1|srcversion=S1|version=0.2 X|srcversion=S2") &&
-	       make_module(f, "empty-srcver", BASE "version=4.0 CHK|srcversion=") &&
-	       make_module(f, "unver", BASE "description=plain") &&
-	       make_module(f, "unver-other", BASE "description=different");
+		make_module(f, "v1210a-other", BASE "version=1.2.10|description=rebuilt|srcversion=AAAA1111") &&
+		make_module(f, "v1210c", BASE "version=1.2.10|srcversion=CCCC3333") &&
+		make_module(f, "v129", BASE "version=1.2.9|srcversion=BBBB2222") &&
+		make_module(f, "v20rc", BASE "version=2.0-rc1|srcversion=DDDD") &&
+		make_module(f, "v20", BASE "version=2.0|srcversion=EEEE") &&
+		make_module(f, "old-checksum", BASE "version=3.1 0123ABCDEF") &&
+		make_module(f, "srcver-only", BASE "srcversion=FFFF") &&
+		make_module(f, "last-wins", BASE "version=0.1|srcversion=S1|version=0.2 X|srcversion=S2") &&
+		make_module(f, "empty-srcver", BASE "version=4.0 CHK|srcversion=") &&
+		make_module(f, "unver", BASE "description=plain") &&
+		make_module(f, "unver-other", BASE "description=different");
 }
 
 static void test_read(const struct fx *f)
@@ -155,7 +149,8 @@ static void test_read(const struct fx *f)
 	CHECK(r < 0);
 	printf("# not a module: %s\n", strerror(-r));
 	char *badxz = at(f, "bad.ko.xz");
-	static const char fake_xz[] = "\xfd" "7zXZ\0garbage";
+	static const char fake_xz[] = "\xfd"
+				      "7zXZ\0garbage";
 	CHECK(write_file_atomic(badxz, fake_xz, sizeof(fake_xz) - 1, 0644) == 0);
 	CHECK(modversion_read(badxz, &v) < 0);
 	enum modversion_verdict verdict;
@@ -168,24 +163,24 @@ static void test_read(const struct fx *f)
 
 static void test_check(const struct fx *f)
 {
-	expect(f, "v1210a.ko", "v129.ko", MODVERSION_OLDER);         /* existing newer */
-	expect(f, "v129.ko", "v1210a.ko", MODVERSION_OK);            /* existing older */
-	expect(f, "v1210a.ko", "v1210a-other.ko", MODVERSION_SAME);  /* version + srcversion */
+	expect(f, "v1210a.ko", "v129.ko", MODVERSION_OLDER);        /* existing newer */
+	expect(f, "v129.ko", "v1210a.ko", MODVERSION_OK);           /* existing older */
+	expect(f, "v1210a.ko", "v1210a-other.ko", MODVERSION_SAME); /* version + srcversion */
 	expect(f, "v1210a.ko", "v1210a.ko", MODVERSION_SAME);
-	expect(f, "v1210a.ko", "v1210c.ko", MODVERSION_OK);          /* srcversion differs (3.4.3) */
-	expect(f, "unver.ko", "unver-copy.ko", MODVERSION_SAME);     /* identical binaries */
-	expect(f, "unver.ko", "unver-other.ko", MODVERSION_OK);      /* different binaries */
-	expect(f, "v20rc.ko", "v20.ko", MODVERSION_OLDER);           /* VER("2.0-rc1") > VER("2.0") */
+	expect(f, "v1210a.ko", "v1210c.ko", MODVERSION_OK);      /* srcversion differs (3.4.3) */
+	expect(f, "unver.ko", "unver-copy.ko", MODVERSION_SAME); /* identical binaries */
+	expect(f, "unver.ko", "unver-other.ko", MODVERSION_OK);  /* different binaries */
+	expect(f, "v20rc.ko", "v20.ko", MODVERSION_OLDER);       /* VER("2.0-rc1") > VER("2.0") */
 	expect(f, "v20.ko", "v20rc.ko", MODVERSION_OK);
-	expect(f, "v1210a.ko", "unver.ko", MODVERSION_OLDER);        /* only existing versioned */
-	expect(f, "unver.ko", "v1210a.ko", MODVERSION_OK);           /* only built versioned */
+	expect(f, "v1210a.ko", "unver.ko", MODVERSION_OLDER);           /* only existing versioned */
+	expect(f, "unver.ko", "v1210a.ko", MODVERSION_OK);              /* only built versioned */
 	expect(f, "srcver-only.ko", "srcver-only.ko", MODVERSION_SAME); /* srcversion counts */
 	/* Compressed existing modules, as a kernel's tree has them. */
 	expect(f, "v1210a-xz.ko.xz", "v129.ko", MODVERSION_OLDER);
 	expect(f, "v129-zst.ko.zst", "v1210a.ko", MODVERSION_OK);
 	expect(f, "v1210a-xz.ko.xz", "v1210a-other.ko", MODVERSION_SAME);
 	expect(f, "v1210a-gz.ko.gz", "v1210c.ko", MODVERSION_OK);
-	expect(f, "unver-xz.ko.xz", "unver.ko", MODVERSION_SAME);    /* decompressed contents */
+	expect(f, "unver-xz.ko.xz", "unver.ko", MODVERSION_SAME); /* decompressed contents */
 	expect(f, "unver-xz.ko.xz", "unver-gz.ko.gz", MODVERSION_SAME);
 	expect(f, "unver-xz.ko.xz", "unver-other.ko", MODVERSION_OK);
 }
@@ -200,17 +195,17 @@ static const struct order orders[] = {
 	{ "2.0", "2.0", 0 },
 	{ "0.12.7", "0.12.10", -1 },
 	{ "1.10", "1.9", 1 },
-	{ "2.0-rc1", "2.0", 1 },   /* a longer string with the same prefix is newer */
+	{ "2.0-rc1", "2.0", 1 }, /* a longer string with the same prefix is newer */
 	{ "1.0a", "1.0b", -1 },
-	{ "2.0-1", "2.0.1", -1 },  /* '-' sorts before '.' */
-	{ "v2", "1.0", 1 },        /* letters sort after digits */
-	{ "1000", "999", -1 },     /* runs of 3+ digits are not padded */
+	{ "2.0-1", "2.0.1", -1 }, /* '-' sorts before '.' */
+	{ "v2", "1.0", 1 },       /* letters sort after digits */
+	{ "1000", "999", -1 },    /* runs of 3+ digits are not padded */
 	{ "1.2.3", "1.2.3-1", -1 },
 	{ "6.1.0-56-amd64", "6.1.0-56-cloud-amd64", -1 },
 	{ "2.6.9-1cvs200409091247", "2.6.9-1cvs200409091248", -1 },
 	{ "1.0.0", "1.0", 1 },
-	{ "01.2", "1.2", 0 },      /* "01" pads to "001" */
-	{ "1.0 ", "1.0", 0 },      /* spaces are dropped */
+	{ "01.2", "1.2", 0 }, /* "01" pads to "001" */
+	{ "1.0 ", "1.0", 0 }, /* spaces are dropped */
 	{ "", "0", -1 },
 	{ "", "", 0 },
 };

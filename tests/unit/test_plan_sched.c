@@ -13,8 +13,8 @@
 struct trace {
 	char order[64];
 	size_t n;
-	const int *codes;       /* exit code per job id */
-	bool async;             /* run jobs as forked workers */
+	const int *codes; /* exit code per job id */
+	bool async;       /* run jobs as forked workers */
 };
 
 static int worker(void *data)
@@ -33,7 +33,11 @@ static int start(void *data, struct job *j, pid_t *pid)
 	return 1;
 }
 
-static void finished(void *data, struct job *j) { (void)data; (void)j; }
+static void finished(void *data, struct job *j)
+{
+	(void)data;
+	(void)j;
+}
 
 static void test_failure_isolation(void)
 {
@@ -165,9 +169,9 @@ static void slot_finished(void *data, struct job *j)
 static void test_locks_rank_slots(void)
 {
 	struct plan p = { 0 };
-	size_t a = plan_add(&p, JOB_BUILD, "m", "1", "k1", "x");  /* lock L, short chain */
-	size_t b = plan_add(&p, JOB_BUILD, "m", "1", "k2", "x");  /* lock L */
-	size_t c = plan_add(&p, JOB_BUILD, "n", "1", "k1", "x");  /* long chain: goes first */
+	size_t a = plan_add(&p, JOB_BUILD, "m", "1", "k1", "x"); /* lock L, short chain */
+	size_t b = plan_add(&p, JOB_BUILD, "m", "1", "k2", "x"); /* lock L */
+	size_t c = plan_add(&p, JOB_BUILD, "n", "1", "k1", "x"); /* long chain: goes first */
 	size_t d = plan_add(&p, JOB_INSTALL, "n", "1", "k1", "x");
 	plan_lock(&p, a, "m/1");
 	plan_lock(&p, b, "m/1");
@@ -183,8 +187,8 @@ static void test_locks_rank_slots(void)
 	CHECK(pipe(s.wake) == 0);
 	struct sched_ops ops = { slot_start, slot_finished, &s, s.wake[0] };
 	CHECK(sched_run(&p, 3, &ops) == 0);
-	CHECK(s.t.order[0] == 'c');          /* highest rank first */
-	CHECK(s.max_running == 1);           /* one slot: never two at once */
+	CHECK(s.t.order[0] == 'c'); /* highest rank first */
+	CHECK(s.max_running == 1);  /* one slot: never two at once */
 	for (size_t i = 0; i < p.n; i++)
 		CHECK(p.jobs[i].state == JOB_DONE);
 	close(s.wake[0]);

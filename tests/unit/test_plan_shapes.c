@@ -19,9 +19,9 @@
 #include "fixture.h"
 #include "tap.h"
 
-#define K "6.1.0-57-amd64"
+#define K      "6.1.0-57-amd64"
 #define K_BARE "6.1.0-58-amd64" /* a kernel dir without headers */
-#define A "x86_64"
+#define A      "x86_64"
 
 struct fx {
 	char *root;
@@ -66,15 +66,30 @@ static void fx_init(struct fx *x)
 	unsetenv("mok_certificate");
 	unsetenv("sign_file");
 	x->c = (struct ctx){
-		.req = &x->req, .paths = { x->dkms, x->src, x->lib }, .etc_dkms = x->root, .prog = "modforge",
-		.release = "modforge-test", .running_distribution = "debian", .max_jobs = 2, .is_root = false,
-		.sandbox = true, .out = stdout, .err = stderr,
+		.req = &x->req,
+		.paths = { x->dkms, x->src, x->lib },
+		.etc_dkms = x->root,
+		.prog = "modforge",
+		.release = "modforge-test",
+		.running_distribution = "debian",
+		.max_jobs = 2,
+		.is_root = false,
+		.sandbox = true,
+		.out = stdout,
+		.err = stderr,
 	};
-	x->rec = (struct conf_record){ .built_name = "m", .built_location = "", .dest_name = "m",
-				       .dest_location = "/updates/dkms", .conf_dest_location = "/updates/dkms",
+	x->rec = (struct conf_record){ .built_name = "m",
+				       .built_location = "",
+				       .dest_name = "m",
+				       .dest_location = "/updates/dkms",
+				       .conf_dest_location = "/updates/dkms",
 				       .strip = true };
-	x->conf = (struct module_conf){ .package_name = "m", .package_version = "1.0", .make_is_default = true,
-					.records = &x->rec, .n_records = 1, .autoinstall = true };
+	x->conf = (struct module_conf){ .package_name = "m",
+					.package_version = "1.0",
+					.make_is_default = true,
+					.records = &x->rec,
+					.n_records = 1,
+					.autoinstall = true };
 }
 
 static void fx_targets(struct fx *x, const char *k)
@@ -144,7 +159,8 @@ static void test_build_fresh(void)
 	CHECK(d->verdict == BUILD_GO);
 	CHECK(d->n_records == 1);
 	CHECK_STR(d->records[0].dest_name, "m");
-	_cleanup_free_ char *want_make = xasprintf("make KERNELRELEASE=%s -C %s/%s/build M=%s/m/1.0/build", K, x.lib, K, x.dkms);
+	_cleanup_free_ char *want_make = xasprintf("make KERNELRELEASE=%s -C %s/%s/build M=%s/m/1.0/build", K, x.lib, K,
+						   x.dkms);
 	CHECK_STR(d->make_command, want_make);
 	CHECK_STR(d->sign->hash, "sha256");
 	CHECK(d->sign->needs_key);

@@ -43,23 +43,31 @@ static struct sandbox_filter *filter; /* compiled once, as modforge would */
 
 static struct sandbox_policy confined(void)
 {
-	return (struct sandbox_policy){ .cwd = d_work, .confine = true, .hidden = hidden,
-					.readonly = readonly, .writable = writable,
+	return (struct sandbox_policy){ .cwd = d_work,
+					.confine = true,
+					.hidden = hidden,
+					.readonly = readonly,
+					.writable = writable,
 					.filter = filter };
 }
 
 /* The spec of bash -c script under pol, stdout to out_fd (-1: inherit); fills argv, env. */
-static struct proc_spec spec_for(const struct sandbox_policy *pol, const char *script,
-				 char **argv, struct strv *env, int out_fd)
+static struct proc_spec spec_for(const struct sandbox_policy *pol, const char *script, char **argv, struct strv *env,
+				 int out_fd)
 {
 	argv[0] = "bash";
 	argv[1] = "-c";
 	argv[2] = (char *)script;
 	argv[3] = NULL;
 	sandbox_build_env(pol, environ, env);
-	return (struct proc_spec){ .argv = argv, .envp = strv_array(env), .cwd = pol->cwd,
-				   .stdin_fd = -1, .stdout_fd = out_fd, .stderr_fd = -1,
-				   .new_session = true, .child_setup = sandbox_child_setup,
+	return (struct proc_spec){ .argv = argv,
+				   .envp = strv_array(env),
+				   .cwd = pol->cwd,
+				   .stdin_fd = -1,
+				   .stdout_fd = out_fd,
+				   .stderr_fd = -1,
+				   .new_session = true,
+				   .child_setup = sandbox_child_setup,
 				   .child_data = (void *)pol };
 }
 
@@ -176,7 +184,8 @@ static void test_basics(void)
 	CHECK_STR(out.data, "modforge\n");
 	/* stdin is /dev/null, there is no terminal */
 	CHECK(run("readlink /proc/self/fd/0; test -t 0 || echo notty; "
-		  "test -e /dev/tty || echo no-dev-tty", &out) == 0);
+		  "test -e /dev/tty || echo no-dev-tty",
+		  &out) == 0);
 	CHECK_STR(out.data, "/dev/null\nnotty\nno-dev-tty\n");
 }
 
@@ -214,8 +223,9 @@ static void test_writes(void)
 				 f_out, base);
 	CHECK(run(script, &out) == 0);
 	comment("writing outside", out.data);
-	CHECK_STR(out.data, "Read-only file system\nRead-only file system\n"
-			    "Read-only file system\nRead-only file system\n");
+	CHECK_STR(out.data,
+		  "Read-only file system\nRead-only file system\n"
+		  "Read-only file system\nRead-only file system\n");
 	CHECK(!path_exists(f_out));
 	CHECK(!path_exists("/etc/modforge-test-x"));
 	CHECK(!path_exists("/usr/modforge-test-x"));
@@ -224,7 +234,8 @@ static void test_writes(void)
 
 	/* the writable dirs: relative (cwd) and absolute, one of them inside the hidden tree */
 	script = xasprintf("echo data > rel && mkdir sub && echo 2 > %s/work/sub/abs && "
-			   "echo 3 > %s/o.o", base, d_build2);
+			   "echo 3 > %s/o.o",
+			   base, d_build2);
 	CHECK(run(script, &out) == 0);
 	free(script);
 	char *rel = xasprintf("%s/rel", d_work), *abs = xasprintf("%s/sub/abs", d_work);
@@ -248,7 +259,8 @@ static void test_tmp(void)
 	write_text(host, "host\n", 0644);
 	snprintf(script, sizeof(script),
 		 "echo in > %s && cat %s; test -e %s && echo host-visible; ls -A /tmp | wc -l; "
-		 "echo $TMPDIR $HOME", mine, mine, host);
+		 "echo $TMPDIR $HOME",
+		 mine, mine, host);
 	CHECK(run(script, &out) == 0);
 	CHECK_STR(out.data, "in\n1\n/tmp /tmp\n"); /* the base dir's mountpoint is not there */
 	comment("/tmp inside", out.data);
@@ -266,8 +278,9 @@ static void test_hidden(void)
 				 d_dkms, d_dkms, f_symvers, f_hidden, f_secret, d_dkms, d_dkms);
 	CHECK(run(script, &out) == 0);
 	comment("hidden dkms tree inside", out.data);
-	CHECK_STR(out.data, "bar\nfoo\nModule.symvers\n0x1234\tmf_hello_sym\tmf-hello\tEXPORT_SYMBOL\t\n"
-			    "no-secret\nsymvers-ro\ntree-ro\n0\n");
+	CHECK_STR(out.data,
+		  "bar\nfoo\nModule.symvers\n0x1234\tmf_hello_sym\tmf-hello\tEXPORT_SYMBOL\t\n"
+		  "no-secret\nsymvers-ro\ntree-ro\n0\n");
 	free(script);
 }
 
@@ -404,8 +417,7 @@ static void test_env(void)
 	setenv("MAKELEVEL", "3", 1);
 	setenv("KBUILD_OUTPUT", "/nowhere", 1);
 	setenv("sub_make_done", "1", 1);
-	CHECK(run("env | grep -E '^(MAKEFLAGS|MAKELEVEL|KBUILD_|sub_make_done|HOME|TMPDIR)' | sort",
-		  &out) == 0);
+	CHECK(run("env | grep -E '^(MAKEFLAGS|MAKELEVEL|KBUILD_|sub_make_done|HOME|TMPDIR)' | sort", &out) == 0);
 	CHECK_STR(out.data, "HOME=/tmp\nTMPDIR=/tmp\n");
 	char *extra[] = { "MAKEFLAGS=-j1 --jobserver-auth=3,4", NULL };
 	struct sandbox_policy p = confined();
@@ -564,8 +576,11 @@ static void test_no_userns(void)
 		if (sandbox_probe(&p) != -SANDBOX_ENOUSERNS)
 			_exit(4);
 		char *argv[] = { "true", NULL };
-		struct proc_spec spec = { .argv = argv, .stdin_fd = -1, .stdout_fd = -1,
-					  .stderr_fd = -1, .child_setup = sandbox_child_setup,
+		struct proc_spec spec = { .argv = argv,
+					  .stdin_fd = -1,
+					  .stdout_fd = -1,
+					  .stderr_fd = -1,
+					  .child_setup = sandbox_child_setup,
 					  .child_data = &p };
 		int code;
 		if (proc_run(&spec, &code) != -SANDBOX_ENOUSERNS)
@@ -649,8 +664,7 @@ static void test_failure_named(void)
 	/* A program that is not there: execve and its name. */
 	struct failure missing = { 0 };
 	char *nope[] = { "/nonexistent/modforge-no-such-program", NULL };
-	struct proc_spec np = { .argv = nope, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1,
-				.failure = &missing };
+	struct proc_spec np = { .argv = nope, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .failure = &missing };
 	CHECK(proc_spawn(&np, &pid) == -ENOENT);
 	CHECK_STR(missing.call, "execve");
 	CHECK_STR(missing.path, nope[0]);

@@ -21,7 +21,7 @@
 
 #define K1 "6.1.0-56-amd64"
 #define K2 "6.1.0-57-amd64"
-#define A "x86_64"
+#define A  "x86_64"
 
 struct fx {
 	char *root;
@@ -35,8 +35,7 @@ static void fx_init(struct fx *x)
 	x->dkms = path_join(x->root, "dkms");
 	x->src = path_join(x->root, "src");
 	x->lib = path_join(x->root, "lib");
-	x->p = (struct tree_paths){ .dkms_tree = x->dkms, .source_tree = x->src,
-				    .install_tree = x->lib };
+	x->p = (struct tree_paths){ .dkms_tree = x->dkms, .source_tree = x->src, .install_tree = x->lib };
 }
 
 static void fx_fini(struct fx *x)
@@ -118,8 +117,8 @@ static void add(const struct fx *x, const char *m, const char *v)
 }
 
 /* A build result with one file in module/ (no manifest: a tree made by dkms). */
-static void built(const struct fx *x, const char *m, const char *v, const char *k,
-		  const char *a, const char *ko, const char *bytes)
+static void built(const struct fx *x, const char *m, const char *v, const char *k, const char *a, const char *ko,
+		  const char *bytes)
 {
 	put(x, "make.log\n", "dkms/%s/%s/%s/%s/log/make.log", m, v, k, a);
 	if (ko)
@@ -138,8 +137,8 @@ static void mark(const struct fx *x, const char *m, const char *v, const char *k
 
 /* Writes dkms/<m>/<v>/<k>/<a>/.modforge/manifest from "name<TAB>reldir<TAB>file" lines,
  * reldir relative to the install tree's <k>. */
-static void manifest(const struct fx *x, const char *m, const char *v, const char *k,
-		     const char *a, const char *const *lines)
+static void manifest(const struct fx *x, const char *m, const char *v, const char *k, const char *a,
+		     const char *const *lines)
 {
 	char body[2048] = "";
 	for (size_t i = 0; lines[i]; i++) {
@@ -147,8 +146,7 @@ static void manifest(const struct fx *x, const char *m, const char *v, const cha
 		if (sscanf(lines[i], "%63[^\t]\t%127[^\t]\t%127s", name, dir, file) != 3)
 			abort();
 		size_t len = strlen(body);
-		snprintf(body + len, sizeof(body) - len, "%s\t%s/%s%s\t%s\n", name, x->lib, k, dir,
-			 file);
+		snprintf(body + len, sizeof(body) - len, "%s\t%s/%s%s\t%s\n", name, x->lib, k, dir, file);
 	}
 	put(x, body, "dkms/%s/%s/%s/%s/.modforge/manifest", m, v, k, a);
 }
@@ -172,14 +170,14 @@ static void fixture_added_built(const struct fx *x)
 	put(x, "BETA", "lib/" K1 "/updates/dkms/beta.ko");
 	mark(x, "beta", "2.0", K1, A);
 	built(x, "beta", "2.0", K2, A, "beta.ko", "BETA2");
-	put(x, "other bytes", "lib/" K2 "/updates/dkms/beta.ko");   /* not installed: no diff */
+	put(x, "other bytes", "lib/" K2 "/updates/dkms/beta.ko"); /* not installed: no diff */
 	mkd(x, "dkms/beta/2.0/" K2 "/.tmp_x86_64_aBc123/module");
 	built(x, "beta", "2.0", "10.1", A, NULL, NULL);
 	built(x, "beta", "2.0", "6.1.0", A, NULL, NULL);
 	built(x, "beta", "2.0", "6.1.0", "i686", NULL, NULL);
 	mkd(x, "dkms/beta/original_module/6.1.0/" A);
 	put(x, "failed\n", "dkms/beta/2.0/6.2.0/" A "/log/make.log");
-	built(x, "beta", "2.0", "6a.1", A, NULL, NULL);      /* not +([0-9]).* */
+	built(x, "beta", "2.0", "6a.1", A, NULL, NULL); /* not +([0-9]).* */
 	built(x, "beta", "2.0", "v6.1", A, NULL, NULL);
 }
 
@@ -194,8 +192,9 @@ static void fixture_broken_extras(const struct fx *x)
 	add(x, "delta", "3.0");
 	built(x, "delta", "3.0", K1, A, "delta.ko", "D");
 	put(x, "H", "dkms/delta/3.0/" K1 "/" A "/module/delta_helper.ko.xz");
-	manifest(x, "delta", "3.0", K1, A, (const char *const[]){
-		"delta\t/updates/dkms\tdelta.ko", "delta_helper\t/extra\tdelta_helper.ko.xz", NULL });
+	manifest(x, "delta", "3.0", K1, A,
+		 (const char *const[]){ "delta\t/updates/dkms\tdelta.ko", "delta_helper\t/extra\tdelta_helper.ko.xz",
+					NULL });
 	put(x, "D", "lib/" K1 "/updates/dkms/delta.ko");
 	put(x, "h", "lib/" K1 "/extra/delta_helper.ko.xz");
 	mark(x, "delta", "3.0", K1, A);
@@ -206,16 +205,16 @@ static void fixture_broken_extras(const struct fx *x)
 	 * its marker is an absolute link. */
 	add(x, "eps", "1");
 	built(x, "eps", "1", K1, A, "eps_b.ko", "B");
-	manifest(x, "eps", "1", K1, A, (const char *const[]){
-		"eps_a\t/updates/dkms\teps_a.ko", "eps_b\t/updates/dkms\teps_b.ko", NULL });
+	manifest(x, "eps", "1", K1, A,
+		 (const char *const[]){ "eps_a\t/updates/dkms\teps_a.ko", "eps_b\t/updates/dkms\teps_b.ko", NULL });
 	put(x, "b", "lib/" K1 "/updates/dkms/eps_b.ko");
 	mark(x, "eps", "1", K1, A);
 	built(x, "eps", "1", K2, A, NULL, NULL);
 	manifest(x, "eps", "1", K2, A, (const char *const[]){ "eps_a\t/updates/dkms\teps_a.ko", NULL });
 	add(x, "eps", "2");
 	built(x, "eps", "2", K2, A, "eps_a.ko", "A");
-	manifest(x, "eps", "2", K2, A, (const char *const[]){
-		"eps_a\t/updates/dkms\teps_a.ko", "eps_b\t/updates/dkms\teps_b.ko", NULL });
+	manifest(x, "eps", "2", K2, A,
+		 (const char *const[]){ "eps_a\t/updates/dkms\teps_a.ko", "eps_b\t/updates/dkms\teps_b.ko", NULL });
 	put(x, "a", "lib/" K2 "/updates/dkms/eps_a.ko");
 	lnk(x, "@dkms/eps/2/" K2 "/" A, "dkms/eps/kernel-" K2 "-" A);
 
@@ -254,29 +253,28 @@ static void build_main_fixture(const struct fx *x)
 	fixture_odd_names(x);
 }
 
-static const char main_text[] =
-	"a-b/1: added\n"
-	"a/1: added\n"
-	"alpha/1.0: added\n"
-	"beta/2.0, 10.1, x86_64: built\n"
-	"beta/2.0, 6.1.0-56-amd64, x86_64: installed\n"
-	"beta/2.0, 6.1.0-57-amd64, x86_64: built\n"
-	"beta/2.0, 6.1.0, i686: built\n"
-	"beta/2.0, 6.1.0, x86_64: built (Original modules exist)\n"
-	"binb/1: broken\n"
-	"delta/3.0, 6.1.0-56-amd64, x86_64: installed (Original modules exist)"
-	" (Differences between built and installed modules)\n"
-	"eps/1, 6.1.0-56-amd64, x86_64: installed"
-	" (Built modules are missing in the kernel modules folder)\n"
-	"eps/1, 6.1.0-57-amd64, x86_64: built"
-	" (Built modules are missing in the kernel modules folder)\n"
-	"eps/2, 6.1.0-57-amd64, x86_64: installed"
-	" (Differences between built and installed modules)\n"
-	"fb/1, 6.1.0-56-amd64, x86_64: installed"
-	" (Differences between built and installed modules)\n"
-	"gamma/1: broken\n"
-	"gamma/2: broken\n"
-	"vn/kernel-x: added\n";
+static const char main_text[] = "a-b/1: added\n"
+				"a/1: added\n"
+				"alpha/1.0: added\n"
+				"beta/2.0, 10.1, x86_64: built\n"
+				"beta/2.0, 6.1.0-56-amd64, x86_64: installed\n"
+				"beta/2.0, 6.1.0-57-amd64, x86_64: built\n"
+				"beta/2.0, 6.1.0, i686: built\n"
+				"beta/2.0, 6.1.0, x86_64: built (Original modules exist)\n"
+				"binb/1: broken\n"
+				"delta/3.0, 6.1.0-56-amd64, x86_64: installed (Original modules exist)"
+				" (Differences between built and installed modules)\n"
+				"eps/1, 6.1.0-56-amd64, x86_64: installed"
+				" (Built modules are missing in the kernel modules folder)\n"
+				"eps/1, 6.1.0-57-amd64, x86_64: built"
+				" (Built modules are missing in the kernel modules folder)\n"
+				"eps/2, 6.1.0-57-amd64, x86_64: installed"
+				" (Differences between built and installed modules)\n"
+				"fb/1, 6.1.0-56-amd64, x86_64: installed"
+				" (Differences between built and installed modules)\n"
+				"gamma/1: broken\n"
+				"gamma/2: broken\n"
+				"vn/kernel-x: added\n";
 
 #define BROKEN_ERR(mv) \
 	"\nError! " mv ": Missing the module source directory or the symbolic link pointing " \
@@ -293,8 +291,7 @@ static void render(const struct tree *t, const struct status_filter *f, char **o
 	fclose(fe);
 }
 
-static void check_text(const struct tree *t, const struct status_filter *f,
-		       const char *want_out, const char *want_err)
+static void check_text(const struct tree *t, const struct status_filter *f, const char *want_out, const char *want_err)
 {
 	char *out, *err;
 	render(t, f, &out, &err);
@@ -307,8 +304,7 @@ static void check_text(const struct tree *t, const struct status_filter *f,
 
 static void test_main_text(const struct tree *t)
 {
-	check_text(t, NULL, main_text,
-		   BROKEN_ERR("binb/1") BROKEN_ERR("gamma/1") BROKEN_ERR("gamma/2"));
+	check_text(t, NULL, main_text, BROKEN_ERR("binb/1") BROKEN_ERR("gamma/1") BROKEN_ERR("gamma/2"));
 }
 
 static void test_filters(const struct tree *t)
@@ -318,7 +314,8 @@ static void test_filters(const struct tree *t)
 		   "beta/2.0, 6.1.0-56-amd64, x86_64: installed\n"
 		   "beta/2.0, 6.1.0-57-amd64, x86_64: built\n"
 		   "beta/2.0, 6.1.0, i686: built\n"
-		   "beta/2.0, 6.1.0, x86_64: built (Original modules exist)\n", "");
+		   "beta/2.0, 6.1.0, x86_64: built (Original modules exist)\n",
+		   "");
 	check_text(t, &(struct status_filter){ .module = "beta", .version = "2.0", .kernel = K1 },
 		   "beta/2.0, 6.1.0-56-amd64, x86_64: installed\n", "");
 	check_text(t, &(struct status_filter){ .module = "beta", .version = "9" }, "", "");
@@ -336,16 +333,16 @@ static void test_filters(const struct tree *t)
 		   " (Differences between built and installed modules)\n"
 		   "gamma/1: broken\ngamma/2: broken\nvn/kernel-x: added\n",
 		   BROKEN_ERR("binb/1") BROKEN_ERR("gamma/1") BROKEN_ERR("gamma/2"));
-	check_text(t, &(struct status_filter){ .module = "beta", .arch = "i686" },
-		   "beta/2.0, 6.1.0, i686: built\n", "");
+	check_text(t, &(struct status_filter){ .module = "beta", .arch = "i686" }, "beta/2.0, 6.1.0, i686: built\n",
+		   "");
 	check_text(t, &(struct status_filter){ .module = "beta", .kernel = "6.1.0", .arch = A },
 		   "beta/2.0, 6.1.0, x86_64: built (Original modules exist)\n", "");
 	/* the unbuilt 6.2.0 result does not count: alpha stays "added" with -k 6.2.0 */
-	check_text(t, &(struct status_filter){ .module = "alpha", .kernel = "6.2.0" },
-		   "alpha/1.0: added\n", "");
+	check_text(t, &(struct status_filter){ .module = "alpha", .kernel = "6.2.0" }, "alpha/1.0: added\n", "");
 	check_text(t, &(struct status_filter){ .version = "1", .kernel = "none" },
 		   "a-b/1: added\na/1: added\nbinb/1: broken\neps/1: added\nfb/1: added\n"
-		   "gamma/1: broken\n", BROKEN_ERR("binb/1") BROKEN_ERR("gamma/1"));
+		   "gamma/1: broken\n",
+		   BROKEN_ERR("binb/1") BROKEN_ERR("gamma/1"));
 	check_text(t, &(struct status_filter){ .module = "none" }, "", "");
 	check_text(t, &(struct status_filter){ .module = "bin" }, "", "");
 }
@@ -442,11 +439,11 @@ static void test_point_states(const struct tree_paths *p)
 	char *s = tree_installed_version(p, "beta", K1, A);
 	CHECK_STR(s, "2.0");
 	free(s);
-	s = tree_installed_version(p, "eps", K2, A);   /* absolute marker */
+	s = tree_installed_version(p, "eps", K2, A); /* absolute marker */
 	CHECK_STR(s, "2");
 	free(s);
 	CHECK(tree_installed_version(p, "beta", K2, A) == NULL);
-	CHECK(tree_installed_version(p, "alpha", "6.2.0", A) == NULL);   /* not built */
+	CHECK(tree_installed_version(p, "alpha", "6.2.0", A) == NULL); /* not built */
 	CHECK(tree_installed_version(p, "nosuch", K1, A) == NULL);
 }
 
@@ -481,7 +478,8 @@ static void test_point_lists(const struct tree_paths *p)
 static cJSON *find_entry(cJSON *entries, const char *m, const char *v, const char *k)
 {
 	cJSON *e;
-	cJSON_ArrayForEach(e, entries) {
+	cJSON_ArrayForEach(e, entries)
+	{
 		cJSON *jk = cJSON_GetObjectItem(e, "kernel");
 		if (strcmp(cJSON_GetObjectItem(e, "module")->valuestring, m) == 0 &&
 		    strcmp(cJSON_GetObjectItem(e, "version")->valuestring, v) == 0 &&
@@ -497,10 +495,7 @@ static const char *jstr(cJSON *o, const char *key)
 	return cJSON_IsString(i) ? i->valuestring : NULL;
 }
 
-static bool jtrue(cJSON *o, const char *key)
-{
-	return o && cJSON_IsTrue(cJSON_GetObjectItem(o, key));
-}
+static bool jtrue(cJSON *o, const char *key) { return o && cJSON_IsTrue(cJSON_GetObjectItem(o, key)); }
 
 static void test_json(const struct tree *t)
 {
@@ -509,7 +504,7 @@ static void test_json(const struct tree *t)
 	CHECK(doc != NULL);
 	CHECK_STR(jstr(doc, "schema"), "modforge.status/1");
 	cJSON *entries = cJSON_GetObjectItem(doc, "entries");
-	CHECK(cJSON_GetArraySize(entries) == 17);   /* one per text line */
+	CHECK(cJSON_GetArraySize(entries) == 17); /* one per text line */
 	cJSON *e = cJSON_GetArrayItem(entries, 0);
 	CHECK_STR(jstr(e, "module"), "a-b");
 	e = find_entry(entries, "alpha", "1.0", NULL);
@@ -545,7 +540,8 @@ static void test_empty(void)
 {
 	struct tree *t = NULL;
 	struct tree_paths p = { .dkms_tree = "/nonexistent/modforge/dkms",
-				.source_tree = "/nonexistent/src", .install_tree = "/nonexistent/lib" };
+				.source_tree = "/nonexistent/src",
+				.install_tree = "/nonexistent/lib" };
 	CHECK(tree_scan(&p, &t) == 0 && t && t->n_modules == 0);
 	check_text(t, NULL, "", "");
 	char *s = status_json(t, NULL);
@@ -576,14 +572,16 @@ static void test_debian_3010(void)
 	CHECK(tree_scan(&x.p, &t) == 0);
 	check_text(t, NULL,
 		   "debmod/1.2.3, 6.1.0-56-amd64, x86_64: installed (Original modules exist)\n"
-		   "debmod/1.2.3, 6.1.0-56-cloud-amd64, x86_64: built\n", "");
+		   "debmod/1.2.3, 6.1.0-56-cloud-amd64, x86_64: built\n",
+		   "");
 	tree_free(t);
 
 	put(&x, "ELF-changed", "lib/" K1 "/updates/dkms/debmod.ko");
 	CHECK(tree_scan(&x.p, &t) == 0);
 	check_text(t, &(struct status_filter){ .kernel = K1 },
 		   "debmod/1.2.3, 6.1.0-56-amd64, x86_64: installed (Original modules exist)"
-		   " (Differences between built and installed modules)\n", "");
+		   " (Differences between built and installed modules)\n",
+		   "");
 	tree_free(t);
 
 	char *link = tree_source_link(&x.p, "debmod", "1.2.3");
