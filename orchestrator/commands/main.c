@@ -98,7 +98,9 @@ static int setup_sandbox(struct ctx *c, struct sandbox_filter **filter)
 	c->build_uid = uid && *uid ? (uid_t)strtoul(uid, NULL, 10) : SANDBOX_BUILD_UID_DEFAULT;
 	c->build_gid = uid && *uid ? (gid_t)c->build_uid : SANDBOX_BUILD_GID_DEFAULT;
 	if (c->req->no_sandbox) {
-		ctx_warn(c, "--no-sandbox: dkms.conf, patches, scripts and make run unconfined, with modforge's own privileges.");
+		ctx_warn(
+			c,
+			"--no-sandbox: dkms.conf, patches, scripts and make run unconfined, with modforge's own privileges.");
 		c->sandbox = false;
 		return 0;
 	}
@@ -108,8 +110,10 @@ static int setup_sandbox(struct ctx *c, struct sandbox_filter **filter)
 	struct sandbox_policy probe = { .confine = true, .build_uid = c->build_uid, .build_gid = c->build_gid };
 	int e = sandbox_probe(&probe);
 	if (e == -SANDBOX_ENOUSERNS) {
-		ctx_error(c, "Cannot confine untrusted build steps: %s\n"
-			  "modforge never builds unconfined on its own; --no-sandbox does, explicitly.", sandbox_userns_hint());
+		ctx_error(c,
+			  "Cannot confine untrusted build steps: %s\n"
+			  "modforge never builds unconfined on its own; --no-sandbox does, explicitly.",
+			  sandbox_userns_hint());
 		return 1;
 	}
 	if (e < 0) {
@@ -133,11 +137,10 @@ static int dispatch(struct ctx *c)
 	case ACT_STATUS: return cmd_status(c);
 	case ACT_AUTOINSTALL:
 	case ACT_KERNEL_POSTINST: return cmd_autoinstall(c);
-	case ACT_GENERATE_MOK: return signing_generate_mok(c, c->out);
+	case ACT_GENERATE_MOK: return cmd_generate_mok(c);
 	case ACT_KERNEL_PRERM: return cmd_kernel_prerm(c);
 	case ACT_KERNEL_PREINST: return cmd_kernel_preinst(c);
-	default:
-		break;
+	default: break;
 	}
 	ctx_error(c, "The action %s is not implemented by modforge yet.", action_name(c->req->action));
 	return 1;
@@ -163,7 +166,8 @@ static void setup_ctx(struct ctx *c, const struct request *req, const char *prog
 	c->distro = read_distro(&c->running_distribution_owned);
 	c->running_distribution = c->running_distribution_owned;
 	const char *pj = req->parallel_jobs ? req->parallel_jobs
-			 : fw->parallel_jobs ? fw->parallel_jobs : getenv("parallel_jobs");
+		: fw->parallel_jobs         ? fw->parallel_jobs
+					    : getenv("parallel_jobs");
 	if (pj && *pj)
 		c->parallel_jobs = xstrdup(strcmp(pj, "0") == 0 ? "" : pj);
 	else
@@ -184,7 +188,8 @@ int main(int argc, char **argv)
 	struct cli_error err = { 0 };
 	memset(&req, 0, sizeof(req));
 	umask(022);
-	for (const char *const *v = (const char *const[]){ "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS", NULL }; *v; v++)
+	for (const char *const *v = (const char *const[]){ "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS", NULL }; *v;
+	     v++)
 		unsetenv(*v);
 	int rc = cli_parse(argc, argv, &req, &err);
 	if (req.quiet) {

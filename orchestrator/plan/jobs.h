@@ -26,47 +26,50 @@ struct target;
 
 struct job_payload {
 	const struct target *target;
-	struct module_conf *conf;     /* for this target (borrowed) */
-	bool blank_after;             /* print "" after the job (remove's per-kernel spacing) */
-	bool blank_before;            /* print "" before the job (uninstall's spacing) */
-	char *announce;               /* printed before the job starts (autoinstall; owned) */
-	bool for_install;             /* a build an install needs */
-	struct build_decision build;  /* build: everything decided when the plan was made */
-	long keygen_job;              /* build: the keygen job it waits for, or -1 */
-	int keygen_result;            /* keygen: 1 made, 0 there, -1 failed */
-	bool keygen_told;             /* keygen: a build said "generating" already */
-	char *source;                 /* add: the source directory (owned) */
-	bool copy_source;             /* add: copy source into <source_tree>/<m>-<v> first */
-	bool link_source;             /* add: link it into the tree, run POST_ADD */
-	long build_job;               /* store: the build whose result it stores */
-	FILE *buffer;                 /* output of a parallel build, shown when it ends */
-	bool holds_slot;              /* a running build holding a jobserver slot */
-	bool cache_hit;               /* the build's result came from the build cache */
-	bool made;                    /* build: its worker ran (the result is this plan's own) */
-	char *keygen_warning;         /* keygen: why the pair could not be made (owned) */
+	struct module_conf *conf;    /* for this target (borrowed) */
+	bool blank_after;            /* print "" after the job (remove's per-kernel spacing) */
+	bool blank_before;           /* print "" before the job (uninstall's spacing) */
+	char *announce;              /* printed before the job starts (autoinstall; owned) */
+	bool for_install;            /* a build an install needs */
+	struct build_decision build; /* build: everything decided when the plan was made */
+	long keygen_job;             /* build: the keygen job it waits for, or -1 */
+	int keygen_result;           /* keygen: 1 made, 0 there, -1 failed */
+	bool keygen_told;            /* keygen: a build said "generating" already */
+	char *source;                /* add: the source directory (owned) */
+	bool copy_source;            /* add: copy source into <source_tree>/<m>-<v> first */
+	bool link_source;            /* add: link it into the tree, run POST_ADD */
+	long build_job;              /* store: the build whose result it stores */
+	FILE *buffer;                /* output of a parallel build, shown when it ends */
+	bool holds_slot;             /* a running build holding a jobserver slot */
+	bool cache_hit;              /* the build's result came from the build cache */
+	bool made;                   /* build: its worker ran (the result is this plan's own) */
+	char *keygen_warning;        /* keygen: why the pair could not be made (owned) */
+	bool keygen_says;            /* keygen: generate_mok's, which says what it does */
 };
 
 struct job_set {
 	struct plan plan;
-	struct job_payload **payloads;    /* payloads[job id], may be NULL */
+	struct job_payload **payloads; /* payloads[job id], may be NULL */
 	size_t cap;
-	int first_error;                  /* dkms exit code of the first failed job */
-	long keygen;                      /* the plan's keygen job, or -1 (jobs_plan_build) */
+	int first_error; /* dkms exit code of the first failed job */
+	long keygen;     /* the plan's keygen job, or -1 (jobs_plan_build) */
 };
+/* clang-format off */
 #define JOB_SET_INIT { .keygen = -1 }
+/* clang-format on */
 
 /* The plan shapes, shared by every command (jobs_plan.c). Each adds jobs and returns the
  * id of the main one. */
 /* add m/v: source (copied into <source_tree>/<m>-<v> first when copy) into the tree
  * (when link: not when it is there already), then POST_ADD. */
-size_t jobs_plan_add(struct job_set *s, const char *m, const char *v, struct module_conf *conf,
-		     const char *source, bool copy, bool link);
+size_t jobs_plan_add(struct job_set *s, const char *m, const char *v, struct module_conf *conf, const char *source,
+		     bool copy, bool link);
 /* A build of m/v for t, decided now (decide_build): with --force on a built one an
  * unbuild first; a keygen job before it when it signs with a key still to be made; a
  * store into the build cache after it. after: a job it waits for (an add), or -1. */
-size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v,
-		       struct target *t, struct module_conf *conf, const char *source_dir,
-		       const struct strv *provided, bool for_install, long after);
+size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v, struct target *t,
+		       struct module_conf *conf, const char *source_dir, const struct strv *provided, bool for_install,
+		       long after);
 /* The depmod of t's kernel (one per kernel per plan), created on first use. */
 size_t jobs_plan_depmod(struct job_set *s, const struct target *t);
 /* install m/v on t after job after (a build), then t's depmod, which waits for the

@@ -82,7 +82,10 @@ static int run_add(struct run *r, struct job *j, struct job_payload *p)
 	int e = tree_lock(c->paths.dkms_tree, true, c->err, &lock);
 	if (e == 0 && tree_version_state(&c->paths, m, v) == TREE_V_ADDED) {
 		tree_unlock(lock); /* another run added it meanwhile */
-		ctx_error(c, "DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.", m, v);
+		ctx_error(
+			c,
+			"DKMS tree already contains: %s/%s\nYou cannot add the same module/version combo more than once.",
+			m, v);
 		return 3;
 	}
 	_cleanup_free_ char *link = tree_source_link(&c->paths, m, v);
@@ -104,9 +107,12 @@ static int run_add(struct run *r, struct job *j, struct job_payload *p)
 	return 0;
 }
 
-/* Makes the key pair, unless every build that signs with it was skipped already. */
+/* Makes the key pair, unless every build that signs with it was skipped already; for
+ * generate_mok, saying what it does as dkms does. */
 static int run_keygen(struct run *r, struct job *j, struct job_payload *p)
 {
+	if (p->keygen_says)
+		return signing_generate_mok(r->c, r->c->out);
 	bool needed = false;
 	for (size_t i = 0; i < r->set->plan.n && !needed; i++) {
 		const struct job_payload *bp = r->set->payloads[i];
@@ -150,13 +156,22 @@ static void fill_install_job(struct run *r, struct job *j, struct job_payload *p
 							     conf->records[i].conf_dest_location };
 	*src = tree_source_link(&r->c->paths, j->module, j->version);
 	*ij = (struct install_job){
-		.dkms_tree = r->c->paths.dkms_tree, .install_tree = r->c->paths.install_tree,
-		.module = j->module, .version = j->version, .kernel = j->kernel, .arch = j->arch,
-		.records = recs, .n_records = n, .source_dir = *src,
-		.pre_install = conf->pre_install, .post_install = conf->post_install,
-		.post_remove = conf->post_remove, .force = r->c->req->force,
+		.dkms_tree = r->c->paths.dkms_tree,
+		.install_tree = r->c->paths.install_tree,
+		.module = j->module,
+		.version = j->version,
+		.kernel = j->kernel,
+		.arch = j->arch,
+		.records = recs,
+		.n_records = n,
+		.source_dir = *src,
+		.pre_install = conf->pre_install,
+		.post_install = conf->post_install,
+		.post_remove = conf->post_remove,
+		.force = r->c->req->force,
 		.force_version_override = r->c->req->force_version_override,
-		.out = r->c->out, .err = r->c->err,
+		.out = r->c->out,
+		.err = r->c->err,
 	};
 }
 
@@ -183,7 +198,8 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 	bool skip = false;
 	if (install && is_installed(c, j)) {
 		if (!c->req->force) {
-			fprintf(c->out, "Module %s/%s already installed on kernel %s (%s), skip. You may override by specifying --force.\n",
+			fprintf(c->out,
+				"Module %s/%s already installed on kernel %s (%s), skip. You may override by specifying --force.\n",
 				j->module, j->version, j->kernel, j->arch);
 			skip = true;
 		} else {
@@ -207,11 +223,12 @@ static int run_uninstall(struct run *r, struct job *j, struct job_payload *p)
 	if (p->blank_before)
 		fputs("\n", c->out);
 	if (!is_installed(c, j) || !tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
-		bool excl = p->conf && (p->conf->excl_kernel || p->conf->excl_arch || p->conf->excl_config ||
-					p->conf->excl_kernel_min || p->conf->excl_kernel_max);
+		bool excl = p->conf &&
+			(p->conf->excl_kernel || p->conf->excl_arch || p->conf->excl_config ||
+			 p->conf->excl_kernel_min || p->conf->excl_kernel_max);
 		if (!excl)
-			fprintf(c->out, "Module %s/%s is not installed for kernel %s (%s). Skipping...\n",
-				j->module, j->version, j->kernel, j->arch);
+			fprintf(c->out, "Module %s/%s is not installed for kernel %s (%s). Skipping...\n", j->module,
+				j->version, j->kernel, j->arch);
 		return 0;
 	}
 	if (!p->conf) {
@@ -225,8 +242,8 @@ static int run_unbuild(struct run *r, struct job *j, struct job_payload *p)
 {
 	struct ctx *c = r->c;
 	if (!tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
-		fprintf(c->out, "Module %s/%s is not built for kernel %s (%s). Skipping...\n",
-			j->module, j->version, j->kernel, j->arch);
+		fprintf(c->out, "Module %s/%s is not built for kernel %s (%s). Skipping...\n", j->module, j->version,
+			j->kernel, j->arch);
 	} else {
 		int e = unbuild_run(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
 		if (e < 0) {
@@ -245,8 +262,8 @@ static int run_depmod(struct run *r, struct job *j)
 	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
 	if (!strv_contains(&r->kernels_touched, ka))
 		return 0;
-	if (depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod,
-		       r->c->out, r->c->err))
+	if (depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod, r->c->out,
+		       r->c->err))
 		return 6;
 	journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
 	return 0;

@@ -98,6 +98,10 @@ expect_rc 0 mf build mf-hello/1.0 -k "$K1" --dry-run --json --no-cache
 check_plan "$E2E_OUT" "--no-cache is a decision of the plan" '
 assert jobs[find("build", "mf-hello", K1)]["decision"]["no_cache"] == "--no-cache"
 '
+expect_rc 0 mf generate_mok --dry-run --json
+check_plan "$E2E_OUT" "generate_mok --dry-run: one keygen job" '
+assert [j["kind"] for j in jobs] == ["keygen"], jobs
+'
 expect_no_file "$DKMS/mok.key"
 
 # A source tree not added yet: the add is the plan's first job; nothing is copied.
