@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -509,6 +510,10 @@ static void drop_stale_results(const struct build_state *s)
 int build_run(const struct build_job *job)
 {
 	struct build_state s = { .job = job, .log_fd = -1, .area_fd = -1 };
+	/* A step killed for the disk dies with its sandbox's init; as the subreaper of its
+	 * worker, this process waits for that init, so the area's space is free when the
+	 * build returns (untrusted.c). */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	/* Root, sandboxed: the build user's. Otherwise the builds run as this process's uid. */
 	s.take.owner = job->build_uid ? job->build_uid : geteuid();
 	s.source_dir = layout_source_link(job->dkms_tree, job->module, job->version);

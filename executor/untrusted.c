@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -55,6 +57,19 @@ static bool disk_low(const char *dir)
 	return untrusted_disk_reserve(dir, &reserve, &avail) == 0 && avail < reserve;
 }
 
+/* Killing the step's first process kills its sandbox's init (PDEATHSIG), which takes the
+ * whole pid namespace with it, asynchronously: until then a killed writer still holds its
+ * files (and their space). In a subreaper (a build worker: it has no other children), the
+ * orphaned init is ours to wait for; its end means every process of the step is gone. */
+static void reap_killed_sandbox(bool killed)
+{
+	int sub = 0;
+	if (!killed || prctl(PR_GET_CHILD_SUBREAPER, &sub, 0, 0, 0) < 0 || !sub)
+		return;
+	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+		;
+}
+
 /* Waits for pid, checking guard_dir's free space every 100 ms; kills the step (its
  * whole sandbox goes with the first process) when it falls below the reserve. */
 static int wait_guarded(pid_t pid, const char *guard_dir, int *exit_code)
@@ -76,6 +91,7 @@ static int wait_guarded(pid_t pid, const char *guard_dir, int *exit_code)
 	int r = proc_wait(pid, exit_code);
 	if (!stopped && r == 0 && *exit_code != 0 && disk_low(guard_dir))
 		stopped = true; /* it ended on the full disk before the next check */
+	reap_killed_sandbox(stopped);
 	return stopped ? -ENOSPC : r;
 }
 
