@@ -140,7 +140,7 @@ static long rusage_ms(const struct rusage *ru)
 		ru->ru_stime.tv_usec / 1000;
 }
 
-int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_code, long *cpu_ms)
+int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, int timeout_ms, pid_t *pid, int *exit_code, long *cpu_ms)
 {
 	struct rusage ru;
 	struct pollfd *pf = calloc((size_t)n + 1, sizeof(*pf));
@@ -164,7 +164,7 @@ int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_
 		pf[np++].events = POLLIN;
 	}
 	for (;;) {
-		int k = poll(pf, (nfds_t)np, -1);
+		int k = poll(pf, (nfds_t)np, timeout_ms);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0) {

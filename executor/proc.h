@@ -46,9 +46,9 @@ int proc_wait(pid_t pid, int *exit_code);
 /* Waits for any child; sets *pid and *exit_code. Returns 0, or -ECHILD when none is left. */
 int proc_wait_any(pid_t *pid, int *exit_code);
 /* Waits until one of pids ends (reaps it: sets *pid, *exit_code and *cpu_ms, the CPU
- * time of it and its reaped children; returns 0) or fd (unless -1) is readable (returns
- * 1). Returns -errno on error. */
-int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, pid_t *pid, int *exit_code, long *cpu_ms);
+ * time of it and its reaped children; returns 0), or fd (unless -1) is readable, or
+ * timeout_ms passed (unless -1) (returns 1). Returns -errno on error. */
+int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, int timeout_ms, pid_t *pid, int *exit_code, long *cpu_ms);
 /* spawn + wait. Returns 0 or -errno; *exit_code as proc_wait. */
 int proc_run(const struct proc_spec *spec, int *exit_code);
 /* spawn + capture stdout into out (stderr as spec says) + wait. */

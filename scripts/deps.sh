@@ -52,7 +52,7 @@ BUILD=(cmake gcc make pkg-config libseccomp-dev libcap-dev libkmod-dev libcjson-
 	kmod openssl python3 python3-jsonschema clang-format)
 # Used by the e2e tests and by the Debian *-dkms packages they build.
 TESTS=(libelf-dev bc flex bison libxtables-dev gawk patch xz-utils zstd dpkg-dev file
-	util-linux procps strace)
+	util-linux procps strace tmux)
 
 # The newest 6.1.0-N that has both flavours (the archive drops old N over time).
 abi=$(apt-cache pkgnames linux-headers-6.1.0- |

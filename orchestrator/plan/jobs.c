@@ -24,6 +24,7 @@
 #include "orchestrator/context.h"
 #include "orchestrator/conf/framework.h"
 #include "orchestrator/plan/targets.h"
+#include "orchestrator/plan/progress.h"
 #include "orchestrator/plan/runlog.h"
 #include "orchestrator/tree/tree.h"
 #include "orchestrator/plan/jobs_internal.h"
@@ -79,25 +80,14 @@ static int job_start_kind(struct run *r, struct job *j, struct job_payload *p, p
 	}
 }
 
-/* "[done/total] running: m/v k, ..." on the terminal, redrawn in place. */
-static void show_progress(struct run *r)
-{
-	if (!r->progress)
-		return;
-	struct buf b = BUF_INIT;
-	const struct plan *p = &r->set->plan;
-	for (size_t i = 0; i < p->n; i++)
-		if (p->jobs[i].state == JOB_RUNNING && p->jobs[i].kind == JOB_BUILD)
-			buf_addf(&b, "%s%s/%s %s", b.len ? ", " : "", p->jobs[i].module, p->jobs[i].version,
-				 p->jobs[i].kernel);
-	fprintf(r->c->err, "\r\033[K[%zu/%zu] %s%s", r->done, r->total, b.len ? "running: " : "", b.data);
-	fflush(r->c->err);
-	buf_release(&b);
-}
+static void show_progress(struct run *r) { progress_draw(&r->progress, &r->set->plan, sched_now_ms()); }
+
+static void tick(void *data) { show_progress(data); }
 
 static int job_start(void *data, struct job *j, pid_t *pid)
 {
 	struct run *r = data;
+	progress_clear(&r->progress); /* the job may print */
 	int ret = job_start_kind(r, j, j->payload, pid);
 	if (ret == SCHED_STARTED || ret == SCHED_DONE)
 		runlog_event(&r->log, "start", j, NULL);
@@ -143,8 +133,8 @@ static void job_finished(void *data, struct job *j)
 			jobserver_refill(&r->js);
 	}
 	record_end(r, j, p, ran_build);
-	r->done++;
-	show_progress(r);
+	r->progress.done++;
+	progress_clear(&r->progress);
 	if (p && p->buffer) {
 		fflush(p->buffer);
 		rewind(p->buffer);
@@ -166,6 +156,7 @@ static void job_finished(void *data, struct job *j)
 	}
 	if (j->state == JOB_FAILED && !r->set->first_error)
 		r->set->first_error = j->exit_code;
+	show_progress(r);
 }
 
 /* After a run with several builds: what failed (with its log), what BUILD_EXCLUSIVE
@@ -236,8 +227,13 @@ int jobs_run(struct ctx *c, struct job_set *s)
 	for (size_t i = 0; i < s->plan.n; i++)
 		builds += s->plan.jobs[i].kind == JOB_BUILD;
 	jobs_plan_finish(c, s);
-	struct run r = { .c = c, .set = s, .buffered = c->max_jobs > 1 && builds > 1, .total = s->plan.n };
-	r.progress = strcmp(c->prog, "modforge") == 0 && isatty(fileno(c->err)) && !c->req->quiet;
+	struct run r = { .c = c, .set = s };
+	progress_init(&r.progress, c->err, strcmp(c->prog, "modforge") == 0 && !c->req->quiet);
+	for (size_t i = 0; i < s->plan.n; i++) /* jobs that will end during the run */
+		r.progress.total += s->plan.jobs[i].state == JOB_PENDING;
+	/* Several builds at once, or a status line on the terminal: a build's output is shown
+	 * whole when it ends. */
+	r.buffered = (c->max_jobs > 1 && builds > 1) || r.progress.tty;
 	jobs_weigh(c, s);
 	int e = runlog_open(&r.log, c->req->events);
 	if (e < 0) {
@@ -250,15 +246,12 @@ int jobs_run(struct ctx *c, struct job_set *s)
 		ctx_error(c, "Cannot create the jobserver pipe: %s", strerror(-e));
 		return 1;
 	}
-	struct sched_ops ops = { job_start, job_finished, &r, r.js.nbfd };
+	struct sched_ops ops = { job_start, job_finished, &r, r.js.nbfd, r.progress.tty ? tick : NULL };
 	fflush(c->out);
 	e = sched_run(&s->plan, c->max_jobs, &ops);
 	jobserver_close(&r.js);
 	runlog_close(&r.log);
-	if (r.progress) {
-		fputs("\r\033[K", c->err);
-		fflush(c->err);
-	}
+	progress_clear(&r.progress);
 	print_summary(&r);
 	strv_release(&r.kernels_touched);
 	if (e < 0) {

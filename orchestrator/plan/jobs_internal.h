@@ -11,6 +11,7 @@
 #include "common/strv.h"
 #include "executor/jobserver.h"
 #include "orchestrator/plan/jobs.h"
+#include "orchestrator/plan/progress.h"
 #include "orchestrator/plan/runlog.h"
 
 struct module_conf;
@@ -18,13 +19,12 @@ struct target;
 
 struct run {
 	struct ctx *c;
-	bool progress; /* a ninja-style status line on the terminal */
-	size_t done, total;
+	struct progress progress; /* the status line on the terminal, and its counts */
 	struct job_set *set;
 	struct jobserver js; /* the run's one job budget */
 	struct runlog log;   /* --events and durations */
 	int builds_running;
-	bool buffered;               /* several builds may run at once */
+	bool buffered;               /* a build's output is shown whole when it ends */
 	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
 };
 

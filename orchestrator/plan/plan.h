@@ -55,6 +55,7 @@ struct job {
 	size_t n_deps;
 	enum job_state state;
 	int exit_code; /* dkms exit code of the job; 77 = excluded by BUILD_EXCLUSIVE */
+	long start_ms; /* CLOCK_MONOTONIC ms when it started (sched_now_ms), 0 = not yet */
 	long duration_ms;
 	long end_seq;   /* 1, 2, ... in the order jobs ended (0 = not ended) */
 	long cpu_ms;    /* CPU time of an asynchronous job and its children */

@@ -14,13 +14,12 @@ struct sched {
 	struct plan *p;
 	const struct sched_ops *ops;
 	int max_jobs;
-	pid_t *pids;   /* pids[id] of running async jobs */
-	long *started; /* started[id], ms */
+	pid_t *pids; /* pids[id] of running async jobs */
 	int running;
 	long seq;
 };
 
-static long now_ms(void)
+long sched_now_ms(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
@@ -65,7 +64,7 @@ static bool lock_busy(const struct sched *s, const struct job *j)
 static void finish(struct sched *s, struct job *j)
 {
 	j->end_seq = ++s->seq;
-	j->duration_ms = now_ms() - s->started[j->id];
+	j->duration_ms = sched_now_ms() - j->start_ms;
 	j->state = j->exit_code == 0 ? JOB_DONE : j->exit_code == 77 ? JOB_SKIPPED : JOB_FAILED;
 	s->ops->finished(s->ops->data, j);
 }
@@ -87,7 +86,7 @@ static bool run_inline(struct sched *s, int *err)
 				}
 				continue;
 			}
-			s->started[i] = now_ms();
+			j->start_ms = sched_now_ms();
 			j->state = JOB_RUNNING;
 			pid_t pid;
 			int r = s->ops->start(s->ops->data, j, &pid);
@@ -131,7 +130,7 @@ static bool start_async(struct sched *s, int *err, bool *blocked)
 		struct job *j = &s->p->jobs[ready[k]];
 		if (lock_busy(s, j))
 			continue;
-		s->started[j->id] = now_ms();
+		j->start_ms = sched_now_ms();
 		j->state = JOB_RUNNING;
 		pid_t pid = 0;
 		int r = s->ops->start(s->ops->data, j, &pid);
@@ -175,8 +174,11 @@ static int wait_one(struct sched *s, bool want_wake)
 	pid_t pid;
 	int code;
 	long cpu = 0;
-	int r = proc_wait_any_or_fd(live, n, want_wake ? s->ops->wake_fd : -1, &pid, &code, &cpu);
+	int r = proc_wait_any_or_fd(live, n, want_wake ? s->ops->wake_fd : -1, s->ops->tick ? 1000 : -1, &pid, &code,
+				    &cpu);
 	free(live);
+	if (r == 1 && s->ops->tick)
+		s->ops->tick(s->ops->data);
 	if (r < 0 || r == 1)
 		return r;
 	for (size_t i = 0; i < s->p->n; i++) {
@@ -196,7 +198,6 @@ int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops)
 {
 	struct sched s = { .p = p, .ops = ops, .max_jobs = max_jobs > 0 ? max_jobs : 1 };
 	s.pids = xcalloc(p->n ? p->n : 1, sizeof(pid_t));
-	s.started = xcalloc(p->n ? p->n : 1, sizeof(long));
 	int err = 0;
 	for (;;) {
 		bool blocked = false;
@@ -219,6 +220,5 @@ int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops)
 		}
 	}
 	free(s.pids);
-	free(s.started);
 	return err;
 }

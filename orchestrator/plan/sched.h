@@ -31,7 +31,12 @@ struct sched_ops {
 	void (*finished)(void *data, struct job *job);
 	void *data;
 	int wake_fd; /* readable when a job slot may be free again; -1 = none */
+	/* Called about once a second while jobs run (NULL: never), e.g. to redraw a clock. */
+	void (*tick)(void *data);
 };
+
+/* The scheduler's clock (CLOCK_MONOTONIC, ms): what job->start_ms is measured in. */
+long sched_now_ms(void);
 
 /* Runs every pending job. Returns 0, -EDEADLK for jobs that can never run, or -errno
  * from a start or wait. */
