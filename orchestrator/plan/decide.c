@@ -217,7 +217,7 @@ static void cache_text(const struct job *j, const struct module_conf *conf, cons
 /* The cache key (of the build's source_dir), and whether the cache holds it. Builds with a POST_BUILD script are
  * never taken from the cache (it may do more than leave files in the result). */
 static void decide_cache(const struct ctx *c, const struct job *j, const struct target *t,
-			 const struct module_conf *conf, const char *source_dir, struct build_decision *d)
+			 const struct module_conf *conf, bool for_install, struct build_decision *d)
 {
 	if (c->req->no_cache) {
 		d->no_cache = "--no-cache";
@@ -237,7 +237,10 @@ static void decide_cache(const struct ctx *c, const struct job *j, const struct 
 		d->no_cache = "the source cannot be read";
 		return;
 	}
-	d->cached = cache_has(c->paths.dkms_tree, d->cache_key);
+	/* A forced build is built for real (and stored): --force is asked for a new build. */
+	d->cached = !(c->req->force && !for_install) && cache_has(c->paths.dkms_tree, d->cache_key);
+	if (c->req->force && !for_install)
+		d->no_cache = "--force: built, not looked up";
 }
 
 int decide_cache_key(const struct job *j, const struct target *t, const struct module_conf *conf,
@@ -293,7 +296,7 @@ void decide_build(const struct ctx *c, const struct job *j, const struct target 
 			framework_value(fw, fw->compress_xz_opts, "compress_xz_opts"),
 			framework_value(fw, fw->compress_zstd_opts, "compress_zstd_opts"),
 		};
-	decide_cache(c, j, t, conf, source_dir, d);
+	decide_cache(c, j, t, conf, for_install, d);
 }
 
 static const char *const verdict_names[] = {
@@ -325,6 +328,8 @@ void decide_json(const struct build_decision *d, struct cJSON *o)
 	if (d->cache_key[0]) {
 		cJSON_AddStringToObject(b, "cache_key", d->cache_key);
 		cJSON_AddBoolToObject(b, "cached", d->cached);
+		if (d->no_cache)
+			cJSON_AddStringToObject(b, "no_cache", d->no_cache);
 	} else {
 		cJSON_AddNullToObject(b, "cache_key");
 		cJSON_AddStringToObject(b, "no_cache", d->no_cache ? d->no_cache : "");

@@ -144,12 +144,24 @@ assert jobs[b]["decision"] == {"verdict": "already-built"}, jobs[b]
 assert [j["kind"] for j in jobs] == ["eval", "build"], jobs
 '
 expect_rc 0 mf build mf-hello/1.0 -k "$K1" --dry-run --json --force
-check_plan "$E2E_OUT" "build --force of a built one: an unbuild job first; no keygen (the install made the key); the install stored its result: cached, no store" '
+check_plan "$E2E_OUT" "build --force of a built one: an unbuild job first; no keygen (the install made the key); built for real though the cache holds it, and stored" '
 b, u = find("build", "mf-hello", K1), find("unbuild", "mf-hello", K1)
 assert u in deps(b)
-assert not [j for j in jobs if j["kind"] in ("keygen", "store")], jobs
+assert not [j for j in jobs if j["kind"] == "keygen"], jobs
 d = jobs[b]["decision"]
-assert d["verdict"] == "build" and len(d["cache_key"]) == 64 and d["cached"] is True, d
+assert d["verdict"] == "build" and len(d["cache_key"]) == 64 and d["cached"] is False, d
+assert d["no_cache"].startswith("--force"), d
+s = find("store", "mf-hello", K1)
+assert deps(s) == {b}
+'
+
+# The cache: the install stored its result; once unbuilt, a plan finds it there.
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --dry-run --json
+check_plan "$E2E_OUT" "a build the cache holds: cached, and no store job" '
+d = jobs[find("build", "mf-hello", K1)]["decision"]
+assert d["cached"] is True and "no_cache" not in d, d
+assert not [j for j in jobs if j["kind"] == "store"], jobs
 '
 
 # BUILD_EXCLUSIVE is decided with the plan, with its reason.

@@ -53,6 +53,10 @@ fi
 expect_no_file "$DKMS/mf-hello/1.0/build/make.log"
 
 : >"$EV"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --force --events "$EV"
+events_check "build --force builds for real, though the cache holds it" 'assert len(kinds("finish")) == 1 and not kinds("cache_hit"), evs'
+
+: >"$EV"
 expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
 expect_rc 0 mf build mf-hello/1.0 -k "$K1" --no-cache --events "$EV"
 events_check "--no-cache builds again" 'assert len(kinds("finish")) == 1 and not kinds("cache_hit"), evs'

@@ -224,6 +224,18 @@ static void test_build_cache_and_lock(void)
 	CHECK(s3.payloads[b3]->build.cached);
 	CHECK(count_kind(&s3, JOB_STORE) == 0);
 	jobs_release(&s3);
+	/* --force: built for real though the cache holds it, and stored */
+	x.req.force = true;
+	struct job_set s3f = JOB_SET_INIT;
+	size_t b3f = jobs_plan_build(&x.c, &s3f, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	CHECK(!s3f.payloads[b3f]->build.cached && count_kind(&s3f, JOB_STORE) == 1);
+	jobs_release(&s3f);
+	/* ... but an install's build (never redone by --force) is still taken from it */
+	s3f = (struct job_set)JOB_SET_INIT;
+	b3f = jobs_plan_build(&x.c, &s3f, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, true, -1);
+	CHECK(s3f.payloads[b3f]->build.cached);
+	jobs_release(&s3f);
+	x.req.force = false;
 	/* --no-cache, and a POST_BUILD: neither looked up nor stored, and why */
 	x.req.no_cache = true;
 	struct job_set s4 = JOB_SET_INIT;
