@@ -31,6 +31,7 @@ enum action {
 struct request {
 	enum action action;
 	char *action_word; /* as typed; NULL when none */
+	char *first_word;  /* the first positional word that is not an action (a mistyped verb?) */
 	char *module, *version;
 	struct strv kernels;                          /* -k, in order */
 	struct strv arches;                           /* -a and the /arch of -k, in order */

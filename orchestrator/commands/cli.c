@@ -36,6 +36,46 @@ const char *action_name(enum action a)
 	return "";
 }
 
+/* Levenshtein distance of a and b, capped at cap + 1 (words are short). */
+static size_t distance(const char *a, const char *b, size_t cap)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	if (la > 32 || lb > 32)
+		return cap + 1;
+	size_t row[33];
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb] > cap ? cap + 1 : row[lb];
+}
+
+const char *action_nearest(const char *w)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+	for (size_t i = 0; w && i < ARRAY_SIZE(actions); i++) {
+		size_t d = distance(w, actions[i].word, 2);
+		if (d < best_d) {
+			best_d = d;
+			best = actions[i].word;
+		}
+	}
+	return best;
+}
+
 static enum action action_from_word(const char *w)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(actions); i++)
@@ -259,6 +299,8 @@ static int parse_positional(struct request *req, const char *w, struct cli_error
 		set_str(&req->action_word, w);
 		return 0;
 	}
+	if (!req->first_word)
+		set_str(&req->first_word, w);
 	if (is_regular(w) && ends_with(w, "dkms.conf")) {
 		char *dir = xstrndup(w, strlen(w) - strlen("dkms.conf"));
 		free(req->try_source_tree);
@@ -338,6 +380,7 @@ int cli_parse(int argc, char **argv, struct request *req, struct cli_error *err)
 void request_release(struct request *req)
 {
 	free(req->action_word);
+	free(req->first_word);
 	free(req->module);
 	free(req->version);
 	strv_release(&req->kernels);

@@ -26,6 +26,8 @@ struct cli_error {
 int cli_parse(int argc, char **argv, struct request *req, struct cli_error *err);
 void request_release(struct request *req);
 void cli_error_release(struct cli_error *err);
+/* The action word at most 2 edits away from w (a typo's likely meaning), or NULL. */
+const char *action_nearest(const char *w);
 /* Returns the action's canonical word ("add", ...), or "" for ACT_NONE. */
 const char *action_name(enum action a);
 /* Writes dkms's usage text, with prog as $0. */

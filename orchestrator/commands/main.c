@@ -5,6 +5,7 @@
  * /etc/dkms (framework.conf, per-module overrides, no-autoinstall) so tests never read
  * the host's.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -151,7 +152,12 @@ static const char *pick(const char *cli, const char *framework, const char *buil
 	return cli ? cli : framework && *framework ? framework : builtin;
 }
 
-static void setup_ctx(struct ctx *c, const struct request *req, const char *prog, struct framework *fw)
+/* The most jobs at once; -j 0 (dkms: make -j, no limit) means as many. */
+#define JOBS_MAX 1024
+
+/* Fills c from the request, framework.conf and the environment. Returns 0 or an exit
+ * code with the error printed (a -j that is not a number). */
+static int setup_ctx(struct ctx *c, const struct request *req, const char *prog, struct framework *fw)
 {
 	c->req = req;
 	c->prog = prog;
@@ -165,20 +171,31 @@ static void setup_ctx(struct ctx *c, const struct request *req, const char *prog
 	c->paths.install_tree = pick(req->install_tree, fw->install_tree, "/lib/modules");
 	c->distro = read_distro(&c->running_distribution_owned);
 	c->running_distribution = c->running_distribution_owned;
+	c->out = stdout;
+	c->err = stderr;
+	const char *from = req->parallel_jobs ? "-j"
+		: fw->parallel_jobs           ? "parallel_jobs in framework.conf"
+					      : "parallel_jobs in the environment";
 	const char *pj = req->parallel_jobs ? req->parallel_jobs
 		: fw->parallel_jobs         ? fw->parallel_jobs
 					    : getenv("parallel_jobs");
-	if (pj && *pj)
-		c->parallel_jobs = xstrdup(strcmp(pj, "0") == 0 ? "" : pj);
-	else
-		c->parallel_jobs = xasprintf("%d", online_cpus());
-	/* -j N is the budget of the whole run (the jobserver's slots); 0 or junk = CPUs. */
-	char *end = NULL;
-	long n = strtol(c->parallel_jobs, &end, 10);
-	c->max_jobs = (*c->parallel_jobs && end && !*end && n > 0 && n < 4096) ? (int)n : online_cpus();
+	c->parallel_jobs = pj && *pj ? xstrdup(strcmp(pj, "0") == 0 ? "" : pj) : xasprintf("%d", online_cpus());
+	/* -j N is the budget of the whole run (the jobserver's slots); 0 = no limit, as
+	 * dkms's make -j. */
+	c->max_jobs = online_cpus();
+	if (pj && *pj) {
+		char *end = NULL;
+		errno = 0;
+		long n = strtol(pj, &end, 10);
+		if (errno || end == pj || *end || n < 0 || n > JOBS_MAX || !isdigit((unsigned char)*pj)) {
+			ctx_error(c, "%s: \"%s\" is not a number of jobs (1 to %d, or 0: no limit).", from, pj,
+				  JOBS_MAX);
+			return 1;
+		}
+		c->max_jobs = n == 0 ? JOBS_MAX : (int)n;
+	}
 	c->is_root = geteuid() == 0;
-	c->out = stdout;
-	c->err = stderr;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -223,15 +240,21 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < req.warnings.n; i++)
 		fprintf(stderr, "Warning: %s\n", req.warnings.items[i]);
 	if (req.action == ACT_NONE) {
-		fprintf(stderr, "\nError! Unknown action specified: \"\"\n");
+		/* dkms names nothing and exits 0; the word is named, and a typo fails. */
+		const char *near = action_nearest(req.first_word);
+		fprintf(stderr, "\nError! Unknown action specified: \"%s\"\n", req.first_word ? req.first_word : "");
+		if (near)
+			fprintf(stderr, "Did you mean \"%s\"?\n", near);
 		print_usage(argv[0]);
+		rc = 1;
 		goto out;
 	}
 	struct ctx c = { 0 };
 	struct framework fw;
-	setup_ctx(&c, &req, prog, &fw);
+	rc = setup_ctx(&c, &req, prog, &fw);
 	struct sandbox_filter *filter = NULL;
-	rc = setup_sandbox(&c, &filter);
+	if (rc == 0)
+		rc = setup_sandbox(&c, &filter);
 	if (rc == 0 && !req.dry_run)
 		rc = tree_recover(&c);
 	if (rc == 0)

@@ -166,4 +166,22 @@ if [ "$(id -u)" = 0 ] && modforge_only "the sandbox's build user (dkms builds as
 	expect_rc 10 "$MODFORGE" build mf-hello/1.0 -k "$K1" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
 	expect_text "Error! Cannot start a step of the build of mf-hello/1.0 for $K1 ($A) in its sandbox: open($DKMS/mf-hello/1.0/.build-$K1-$A): Permission denied" "$E2E_ERR"
 fi
+diag "--- a mistyped verb, a -j that is not a number"
+use_root "$(new_root words)"
+expect_rc 1 mf instal mf-hello/1.0
+expect_line 'Error! Unknown action specified: "instal"' "$E2E_ERR"
+expect_line 'Did you mean "install"?' "$E2E_ERR"
+expect_rc 1 mf frobnicate
+expect_line 'Error! Unknown action specified: "frobnicate"' "$E2E_ERR"
+expect_no_line 'Did you mean' "$E2E_ERR"
+for j in abc -1 1.5 99999; do
+	expect_rc 1 mf status -j "$j"
+	expect_line "Error! -j: \"$j\" is not a number of jobs (1 to 1024, or 0: no limit)." "$E2E_ERR"
+done
+parallel_jobs=x expect_rc 1 mf status
+expect_line 'Error! parallel_jobs in the environment: "x" is not a number of jobs (1 to 1024, or 0: no limit).' "$E2E_ERR"
+# -j 0 is dkms's make -j: no limit.
+expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" -j 0 --dry-run --json
+expect_text '"slots":	1024' "$E2E_OUT"
 e2e_done

@@ -134,8 +134,20 @@ static void test_flags(void)
 	request_release(&r);
 }
 
+static void test_nearest(void)
+{
+	CHECK_STR(action_nearest("instal"), "install");
+	CHECK_STR(action_nearest("biuld"), "build");
+	CHECK_STR(action_nearest("stauts"), "status");
+	CHECK_STR(action_nearest("uninstal"), "uninstall");
+	CHECK(action_nearest("frobnicate") == NULL);
+	CHECK(action_nearest("") == NULL);
+	CHECK(action_nearest(NULL) == NULL);
+}
+
 int main(void)
 {
+	test_nearest();
 	test_module_version_forms();
 	test_errors();
 	test_positional_paths();
