@@ -45,7 +45,7 @@ void decide_target(const struct ctx *c, struct target *t)
 	if (lld && strcmp(lld, "y") == 0 && on_path("ld.lld"))
 		t->ld = xstrdup("ld.lld");
 	_cleanup_free_ char *hash = target_config_value(t, "CONFIG_MODULE_SIG_HASH");
-	signing_decide(c, t->kernel, hash, &t->sign);
+	signing_decide(c, t->kernel, t->config_text ? NULL : t->kernel_config, hash, &t->sign);
 }
 
 bool record_wanted(const char *kernel, const char *arch, const struct module_conf *conf, size_t i, const char *kcfg)

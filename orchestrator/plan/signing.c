@@ -50,9 +50,14 @@ static int make_pair(const struct ctx *c, const char *key, const char *cert, str
 	return r;
 }
 
-void signing_decide(const struct ctx *c, const char *kernel, const char *sig_hash, struct signing *s)
+void signing_decide(const struct ctx *c, const char *kernel, const char *missing_config, const char *sig_hash,
+		    struct signing *s)
 {
 	memset(s, 0, sizeof(*s));
+	if (missing_config) {
+		s->prologue = xasprintf("Kernel config %s not found, modules won't be signed\n", missing_config);
+		return;
+	}
 	const char *configured = c->fw ? framework_value(c->fw, c->fw->sign_file, "sign_file") : NULL;
 	_cleanup_free_ char *key = signing_key_path(c);
 	_cleanup_free_ char *cert = signing_cert_path(c);

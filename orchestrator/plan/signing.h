@@ -26,10 +26,12 @@ struct signing {
 	bool needs_key;  /* the key pair is missing: a keygen job of the plan makes it first */
 };
 
-/* Decides for a kernel when a plan is made (sig_hash: its config's
- * CONFIG_MODULE_SIG_HASH, NULL when unset): no output, no file written. Never fails the build: where
+/* Decides for a kernel when a plan is made (missing_config: its config file's path when
+ * it could not be read, else NULL; sig_hash: the config's CONFIG_MODULE_SIG_HASH, NULL
+ * when unset): no output, no file written. Never fails the build: where
  * dkms would not sign, s->hash is NULL and s->prologue says why. */
-void signing_decide(const struct ctx *c, const char *kernel, const char *sig_hash, struct signing *s);
+void signing_decide(const struct ctx *c, const char *kernel, const char *missing_config, const char *sig_hash,
+		    struct signing *s);
 /* The keygen job: makes the pair unless both files exist (under the tree's lock: two runs
  * never make two). Returns 1 if it made them, 0 if they were there, -1 on failure (why
  * says why). Prints nothing: the builds say it, where dkms says it. */

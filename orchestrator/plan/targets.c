@@ -1,6 +1,9 @@
 #include "orchestrator/plan/targets.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -70,9 +73,30 @@ char *target_config_value(const struct target *t, const char *name)
 	return NULL;
 }
 
+/* A --config file that cannot be read is an error (dkms goes on, unsigned). */
+static int check_config_option(const struct ctx *c)
+{
+	const char *f = c->req->kernel_config;
+	if (!f)
+		return 0;
+	int fd = open(f, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int e = fd < 0 ? errno : fstat(fd, &st) < 0 ? errno : S_ISREG(st.st_mode) ? 0 : EISDIR;
+	if (fd >= 0)
+		close(fd);
+	if (e == 0)
+		return 0;
+	ctx_error(c, "Cannot read the kernel configuration %s (--config): %s", f,
+		  e == EISDIR ? "not a regular file" : strerror(e));
+	return 1;
+}
+
 int targets_from_request(const struct ctx *c, struct target_list *l)
 {
 	const struct request *r = c->req;
+	int e = check_config_option(c);
+	if (e)
+		return e;
 	_cleanup_free_ char *default_arch = host_arch();
 	if (r->kernels.n == 0) {
 		_cleanup_free_ char *k = host_release();
@@ -100,6 +124,9 @@ static int kernel_order(const void *a, const void *b) { return strverscmp(*(char
 
 int targets_with_headers(const struct ctx *c, struct target_list *l)
 {
+	int e = check_config_option(c);
+	if (e)
+		return e;
 	DIR *d = opendir(c->paths.install_tree);
 	_cleanup_free_ char *arch = c->req->arches.n ? xstrdup(c->req->arches.items[0]) : host_arch();
 	size_t n = 0;

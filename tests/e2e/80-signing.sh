@@ -80,6 +80,19 @@ expect_rc 0 mf build mf-hello/1.0 -k "$K1" --config "$E2E_TMP/config-nosig"
 expect_line "The kernel is built without module signing facility, modules won't be signed" "$E2E_OUT"
 expect_eq "no signature without CONFIG_MODULE_SIG_HASH" "" "$(modinfo -F signer "$M1")"
 
+# A --config that cannot be read is an error, and nothing is built (dkms builds unsigned).
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 1 mf build mf-hello/1.0 -k "$K1" --config "$E2E_TMP/no-such-config"
+expect_line "Error! Cannot read the kernel configuration $E2E_TMP/no-such-config (--config): No such file or directory" "$E2E_ERR"
+expect_no_file "$DKMS/mf-hello/1.0/$K1/$E2E_ARCH"
+# A kernel whose build tree has no configuration: dkms's words before the build (which
+# kbuild then refuses).
+FARM=$E2E_TMP/headers-noconfig
+cp -as "$(readlink -f "$INST/$K1/build")" "$FARM"
+rm -f "$FARM/.config" "$FARM/include/config/auto.conf"
+expect_rc 10 mf build mf-hello/1.0 -k "$K1" --kernelsourcedir "$FARM"
+expect_line "Kernel config $FARM/.config not found, modules won't be signed" "$E2E_OUT"
+
 # Key, certificate and an external sign_file from framework.conf (keys made by generate_mok).
 KD=$E2E_TMP/keys
 mkdir -p "$KD"
