@@ -1,5 +1,6 @@
 #include "orchestrator/commands/cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -288,6 +289,26 @@ static int fail(struct cli_error *err, int code, bool usage, char *msg)
 	return -EINVAL;
 }
 
+/* A kernel version or arch becomes a path component: letters, digits, '.', '_', '-' and
+ * extra; not "." or "..". Empty is left to dkms's own message (exit 16 too). */
+static bool name_ok(const char *name, const char *extra)
+{
+	if (!*name)
+		return true;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("._-", *p) && !strchr(extra, *p))
+			return false;
+	return true;
+}
+
+static char *bad_name(const char *what, const char *name, const char *extra)
+{
+	return xasprintf("Invalid %s \"%s\": only letters, digits and . _ -%s are allowed, and not . or ..", what, name,
+			 *extra ? " + ~" : "");
+}
+
 /* A positional word: action, source tree, archive, or module[/version]. */
 static int parse_positional(struct request *req, const char *w, struct cli_error *err)
 {
@@ -344,6 +365,12 @@ static int check_combinations(struct request *req, struct cli_error *err)
 		return fail(err, 3, false,
 			    xstrdup("You cannot specify an arch and also specify\n"
 				    "--all on the command line."));
+	for (size_t i = 0; i < req->kernels.n; i++)
+		if (!name_ok(req->kernels.items[i], "+~"))
+			return fail(err, 16, false, bad_name("kernel version", req->kernels.items[i], "+~"));
+	for (size_t i = 0; i < req->arches.n; i++)
+		if (!name_ok(req->arches.items[i], ""))
+			return fail(err, 16, false, bad_name("arch", req->arches.items[i], ""));
 	return 0;
 }
 

@@ -184,4 +184,15 @@ expect_line 'Error! parallel_jobs in the environment: "x" is not a number of job
 expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
 expect_rc 0 mf build mf-hello/1.0 -k "$K1" -j 0 --dry-run --json
 expect_text '"slots":	1024' "$E2E_OUT"
+diag "--- kernel versions and arches that cannot be path components"
+expect_rc 16 mf build mf-hello/1.0 -k "$K1" -a '../../x'
+expect_line 'Error! Invalid arch "../../x": only letters, digits and . _ - are allowed, and not . or ..' "$E2E_ERR"
+expect_rc 16 mf build mf-hello/1.0 -k "$K1" -a 'a b'
+expect_line 'Error! Invalid arch "a b": only letters, digits and . _ - are allowed, and not . or ..' "$E2E_ERR"
+expect_rc 16 mf build mf-hello/1.0 -k '../x'
+expect_line 'Error! Invalid kernel version "..": only letters, digits and . _ - + ~ are allowed, and not . or ..' "$E2E_ERR"
+expect_rc 16 mf status -k 'a b'
+expect_rc 16 mf build mf-hello/1.0 -k ''
+expect_line 'Error! Empty kernelver[0]' "$E2E_ERR"
+expect_eq "nothing was built for them" "" "$(ls "$DKMS/mf-hello/1.0" | grep -v '^build$\|^source$' || true)"
 e2e_done

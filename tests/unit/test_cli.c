@@ -51,6 +51,18 @@ static void test_errors(void)
 {
 	struct request r;
 	struct cli_error e;
+	/* kernel versions and arches become path components */
+	static const char *const bad[][2] = { { "-a", "../x" }, { "-a", "a b" },   { "-a", "." },
+					      { "-k", ".." },   { "-k", "6.1 x" }, { "-k", "6.1;x" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(parse(&r, &e, (char *[]){ "dkms", "build", "m/v", (char *)bad[i][0], (char *)bad[i][1], NULL }) <
+		      0);
+		CHECK(e.exit_code == 16 && e.message && strstr(e.message, "Invalid ") == e.message);
+		cli_error_release(&e);
+		request_release(&r);
+	}
+	CHECK(parse(&r, &e, (char *[]){ "dkms", "build", "m/v", "-k", "6.12.117+deb12-amd64~1_x", NULL }) == 0);
+	request_release(&r);
 	CHECK(parse(&r, &e, (char *[]){ "dkms", "build", "-j4", NULL }) < 0);
 	CHECK(e.exit_code == 2 && e.show_usage);
 	CHECK_STR(e.message, "Unknown option: -j4");
