@@ -16,6 +16,11 @@ char *layout_private_area(const char *t, const char *m, const char *v, const cha
 	return xasprintf("%s/%s/%s/.build-%s-%s", t, m, v, k, a);
 }
 
+char *layout_failed_log(const char *t, const char *m, const char *v, const char *k, const char *a)
+{
+	return xasprintf("%s/%s/%s/.make-%s-%s.log", t, m, v, k, a);
+}
+
 char *layout_source_view(const char *t, const char *m, const char *v, const char *k, const char *a)
 {
 	return xasprintf("%s/%s/%s/.source-%s-%s", t, m, v, k, a);

@@ -11,6 +11,7 @@
  *   <t>/<m>/<v>/.build-<k>-<a>/, .source-<k>-<a>/   a confined build's private area and
  *                                                    source copy
  *   <t>/<m>/<v>/.lock-<k>-<a>, .lock-build          a build area's lock
+ *   <t>/<m>/<v>/.make-<k>-<a>.log                   the make.log of its last failed build
  *   <t>/<m>/<v>/<k>/.tmp_<a>_XXXXXX/                a result being staged
  *   <t>/<m>/<v>/<k>/<a>/.modforge/manifest          what install puts where
  *   <t>/.modforge/{lock,journal,trash/,depmod-pending/<k>,cache/<key>/,durations/}
@@ -44,6 +45,8 @@ char *layout_build_area(const char *t, const char *m, const char *v);
 /* A confined build's private area, and its private copy of the source. */
 char *layout_private_area(const char *t, const char *m, const char *v, const char *k, const char *a);
 char *layout_source_view(const char *t, const char *m, const char *v, const char *k, const char *a);
+/* The make.log of m/v's last failed build for k/a (build/ holds only the last failure's). */
+char *layout_failed_log(const char *t, const char *m, const char *v, const char *k, const char *a);
 /* The lock of the build of m/v for k/a; k NULL: of dkms's one build area. */
 char *layout_build_lock(const char *t, const char *m, const char *v, const char *k, const char *a);
 char *layout_kernel_dir(const char *t, const char *m, const char *v, const char *k);

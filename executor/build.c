@@ -409,7 +409,8 @@ static int prepare_build_area(struct build_state *s)
 			return 15;
 		}
 	}
-	s->log_path = path_join(s->build_dir, "make.log");
+	s->log_path = j->own_log ? layout_failed_log(j->dkms_tree, j->module, j->version, j->kernel, j->arch)
+				 : path_join(s->build_dir, "make.log");
 	s->work_log = path_join(s->work_dir, "make.log");
 	s->area_fd = open(s->work_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	r = s->area_fd < 0 ? -errno : open_log(s);
@@ -429,11 +430,10 @@ static int prepare_build_area(struct build_state *s)
  * keep appending to it through an fd it passed on; the end is where the errors are. */
 #define LOG_KEEP_BYTES (16LL << 20)
 
-/* Copies make.log through root's own fd into the result's log/: its last LOG_KEEP_BYTES
- * at most, read once (whatever is appended meanwhile is not waited for). */
-static void keep_log(struct build_state *s)
+/* Copies make.log through root's own fd to final_log: its last LOG_KEEP_BYTES at most,
+ * read once (whatever is appended meanwhile is not waited for). */
+static void keep_log_as(struct build_state *s, const char *final_log)
 {
-	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
 	_cleanup_buf_ struct buf log = BUF_INIT;
 	struct stat st;
 	int r = fstat(s->log_fd, &st) < 0 ? -errno : 0;
@@ -458,6 +458,13 @@ static void keep_log(struct build_state *s)
 		r = write_file_atomic(final_log, log.data, log.len, 0644);
 	if (r < 0)
 		fprintf(s->job->err, "Warning: cannot keep %s as %s: %s\n", s->log_path, final_log, strerror(-r));
+}
+
+/* A built one's make.log goes into its result's log/. */
+static void keep_log(struct build_state *s)
+{
+	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
+	keep_log_as(s, final_log);
 }
 
 static int build_steps(struct build_state *s)
@@ -536,6 +543,14 @@ int build_run(const struct build_job *job)
 	} else {
 		code = build_steps(&s);
 	}
+	/* Each kernel's failure keeps its own make.log (build/ holds the last one, as in
+	 * dkms); a success drops an earlier failure's. */
+	_cleanup_free_ char *failed_log = layout_failed_log(job->dkms_tree, job->module, job->version, job->kernel,
+							    job->arch);
+	if (code != 0 && !s.disk_full && s.log_fd >= 0)
+		keep_log_as(&s, failed_log);
+	else if (code == 0)
+		(void)unlink(failed_log);
 	if (s.log_fd >= 0)
 		close(s.log_fd);
 	if (s.area_fd >= 0)
@@ -547,8 +562,13 @@ int build_run(const struct build_job *job)
 	if (s.disk_full)
 		rm_rf(s.work_dir); /* give the space back; make.log went with it */
 	else if (code != 0 && strcmp(s.work_dir, s.build_dir) != 0 && is_dir(s.work_dir)) {
+		/* Builds for other kernels may fail at the same time: one at a time here. */
+		_cleanup_free_ char *shared = layout_build_lock(job->dkms_tree, job->module, job->version, NULL, NULL);
+		int area_lock = file_lock(shared, "the build area", NULL);
 		rm_rf(s.build_dir);
-		(void)rename(s.work_dir, s.build_dir);
+		if (rename(s.work_dir, s.build_dir) < 0)
+			rm_rf(s.work_dir); /* never left behind as a stray private area */
+		tree_unlock(area_lock);
 	}
 	tree_unlock(lock);
 	free(s.source_dir);

@@ -55,6 +55,8 @@ struct build_job {
 	const struct compress_opts *compress_opts; /* NULL: dkms's defaults */
 	uid_t build_uid;                           /* as root: owner of the build area (0: leave it) */
 	gid_t build_gid;
+	bool own_log;        /* several builds in the run: messages name this kernel's own
+					  * make.log (common/layout.h, layout_failed_log), not build/'s */
 	const char *release; /* e.g. "modforge-0.1.0", for the make.log header */
 	bool verbose;
 	FILE *out, *err;

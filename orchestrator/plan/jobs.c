@@ -10,6 +10,7 @@
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "executor/build.h"
@@ -96,17 +97,47 @@ static int job_start(void *data, struct job *j, pid_t *pid)
 	return ret;
 }
 
-/* The make.log of a build: in the result when it worked, in the build area when not. */
+/* The make.log of a build: in the result when it worked; when not, its own copy (kept for
+ * each kernel), else the build area's. */
 static char *build_log_path(const struct ctx *c, const struct job *j)
 {
 	if (j->state == JOB_DONE) {
 		_cleanup_free_ char *base = tree_result_dir(&c->paths, j->module, j->version, j->kernel, j->arch);
 		return path_join(base, "log/make.log");
 	}
+	char *own = layout_failed_log(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
+	if (is_regular(own))
+		return own;
+	free(own);
 	_cleanup_free_ char *area = tree_build_area(&c->paths, j->module, j->version);
 	return path_join(area, "make.log");
 }
 
+/* The first line of a failed build's log that says what went wrong: a compiler's
+ * "error:", else make's "***" (newly allocated, or NULL). */
+static char *first_error_line(const char *log)
+{
+	FILE *f = fopen(log, "re");
+	if (!f)
+		return NULL;
+	char *line = NULL, *make_err = NULL, *found = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while (!found && (n = getline(&line, &cap, f)) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strstr(line, "error:") || strstr(line, "Error:"))
+			found = xstrdup(line);
+		else if (!make_err && strstr(line, "*** "))
+			make_err = xstrdup(line);
+	}
+	free(line);
+	fclose(f);
+	if (found) {
+		free(make_err);
+		return found;
+	}
+	return make_err;
+}
 /* Events and duration records for a job that ended. */
 static void record_end(struct run *r, struct job *j, struct job_payload *p, bool ran_build)
 {
@@ -201,7 +232,10 @@ static void print_summary(const struct run *r)
 		_cleanup_free_ char *subject = job_subject(j);
 		if (j->state == JOB_FAILED && j->kind == JOB_BUILD) {
 			_cleanup_free_ char *log = build_log_path(c, j);
+			_cleanup_free_ char *why = first_error_line(log);
 			fprintf(c->err, "  failed:   %s %s, exit %d, log %s\n", what, subject, j->exit_code, log);
+			if (why)
+				fprintf(c->err, "            %s\n", why);
 		} else if (j->state == JOB_FAILED) {
 			fprintf(c->err, "  failed:   %s %s, exit %d\n", what, subject, j->exit_code);
 		} else if (pl && pl->build.excluded) {
@@ -227,7 +261,7 @@ int jobs_run(struct ctx *c, struct job_set *s)
 	for (size_t i = 0; i < s->plan.n; i++)
 		builds += s->plan.jobs[i].kind == JOB_BUILD;
 	jobs_plan_finish(c, s);
-	struct run r = { .c = c, .set = s };
+	struct run r = { .c = c, .set = s, .builds = builds };
 	progress_init(&r.progress, c->err, strcmp(c->prog, "modforge") == 0 && !c->req->quiet);
 	for (size_t i = 0; i < s->plan.n; i++) /* jobs that will end during the run */
 		r.progress.total += s->plan.jobs[i].state == JOB_PENDING;

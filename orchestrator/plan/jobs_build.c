@@ -117,6 +117,7 @@ static void fill_build_job(struct run *r, const struct job *j, const struct job_
 		.n_records = d->n_records,
 		.compression = d->compression,
 		.compress_opts = &d->copts,
+		.own_log = r->builds > 1,
 		.release = c->release,
 		.verbose = c->req->verbose,
 		.out = out,

@@ -24,6 +24,7 @@ struct run {
 	struct jobserver js; /* the run's one job budget */
 	struct runlog log;   /* --events and durations */
 	int builds_running;
+	size_t builds;               /* build jobs in the plan */
 	bool buffered;               /* a build's output is shown whole when it ends */
 	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
 };

@@ -136,6 +136,19 @@ else
 fi
 expect_rc 0 mf status -m mf-makefail
 expect_lines "$E2E_OUT" "mf-makefail/1.0: added"
+if modforge_only "one make.log per failed kernel, and the summary"; then
+	K2=${E2E_KERNELS[1]}
+	expect_rc 10 mf build mf-makefail/1.0 -k "$K1" -k "$K2"
+	for k in "$K1" "$K2"; do
+		own=$DKMS/mf-makefail/1.0/.make-$k-$A.log
+		expect_text "Consult $own for more information." "$E2E_ERR"
+		expect_text "make.log for mf-makefail/1.0 for kernel $k ($A)" "$own"
+		expect_text "failed:   build mf-makefail/1.0 for $k ($A), exit 10, log $own" "$E2E_ERR"
+	done
+	expect_file "$DKMS/mf-makefail/1.0/build/make.log"
+	n=$(grep -c 'error: #error "mf-makefail: this module does not compile on purpose"' "$E2E_ERR")
+	expect_eq "the summary quotes each failure's first error line" 2 "$n"
+fi
 expect_rc 0 mf remove mf-makefail/1.0 --all
 expect_no_file "$DKMS/mf-makefail"
 
