@@ -491,9 +491,13 @@ static void drop_empty_depmod_files(const char *install_tree, const char *kernel
 	rmdir(kdir);
 }
 
-int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip, FILE *out, FILE *err)
+int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip, bool name_kernel,
+	       FILE *out, FILE *err)
 {
-	fputs("Running depmod...", out);
+	if (name_kernel)
+		fprintf(out, "Running depmod for %s...", kernel);
+	else
+		fputs("Running depmod...", out);
 	fflush(out);
 	int code = 0;
 	_cleanup_free_ char *dep = xasprintf("%s/%s/modules.dep", install_tree, kernel);

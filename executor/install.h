@@ -42,8 +42,10 @@ int uninstall_run(const struct install_job *job);
 /* Deletes <m>/<v>/<k>/<a> and <k> when empty. Returns 0 or -errno. */
 int unbuild_run(const char *dkms_tree, const char *m, const char *v, const char *k, const char *a);
 /* Runs depmod for kernel k of install_tree (with a private -b root when the tree is
- * moved), printing "Running depmod... done." as dkms. skip = --no-depmod. */
-int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip, FILE *out, FILE *err);
+ * moved), printing "Running depmod... done." as dkms ("Running depmod for <k>... done."
+ * with name_kernel: a run that touches several kernels). skip = --no-depmod. */
+int depmod_run(const char *install_tree, const char *dkms_tree, const char *kernel, bool skip, bool name_kernel,
+	       FILE *out, FILE *err);
 /* Runs a POST_ADD/PRE_INSTALL/... script of the package as dkms does: "Running the <type>
  * script:" then its output. Privileged (box NULL), as in dkms; with a box (modforge's
  * --sandbox-scripts) confined like a build step, from the real source directory.

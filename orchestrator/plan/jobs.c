@@ -169,6 +169,10 @@ static void job_finished(void *data, struct job *j)
 	if (p && p->buffer) {
 		fflush(p->buffer);
 		rewind(p->buffer);
+		/* Several builds' blocks: each says whose it is (an autoinstall block already
+		 * does); one build keeps dkms's text. */
+		if (r->builds > 1 && !p->announce)
+			fprintf(r->c->out, "%s/%s, %s, %s:\n", j->module, j->version, j->kernel, j->arch);
 		char buf[4096];
 		size_t n;
 		while ((n = fread(buf, 1, sizeof(buf), p->buffer)) > 0)

@@ -262,8 +262,12 @@ static int run_depmod(struct run *r, struct job *j)
 	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
 	if (!strv_contains(&r->kernels_touched, ka))
 		return 0;
-	if (depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod, r->c->out,
-		       r->c->err))
+	/* dkms's words for one kernel; with several, each names its kernel. */
+	size_t depmods = 0;
+	for (size_t i = 0; i < r->set->plan.n; i++)
+		depmods += r->set->plan.jobs[i].kind == JOB_DEPMOD;
+	if (depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod, depmods > 1,
+		       r->c->out, r->c->err))
 		return 6;
 	journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
 	return 0;

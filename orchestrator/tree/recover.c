@@ -77,7 +77,8 @@ int tree_recover(const struct ctx *c)
 	for (size_t i = 0; i < kernels.n; i++) {
 		_cleanup_free_ char *kdir = path_join(c->paths.install_tree, kernels.items[i]);
 		if (is_dir(kdir) &&
-		    depmod_run(c->paths.install_tree, tree, kernels.items[i], c->req->no_depmod, c->err, c->err) != 0)
+		    depmod_run(c->paths.install_tree, tree, kernels.items[i], c->req->no_depmod, true, c->err,
+			       c->err) != 0)
 			continue; /* kept: the next command tries again */
 		journal_depmod_done(tree, kernels.items[i]);
 	}

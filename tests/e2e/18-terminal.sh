@@ -5,7 +5,9 @@
 # cut to the width, its clock counting in place (one such line on the screen, however
 # often it was redrawn). When the run ends no status line is left anywhere in the
 # scrollback, no block of output is glued to it, nothing says "(null)", and each
-# build's block is on lines of its own. In a pipe, nothing of it: no \r, no escape.
+# build's block is on lines of its own. In a pipe, nothing of it: no \r, no escape. When
+# several jobs' output is shown, each build's block starts with "m/v, kernel, arch:" and
+# each depmod names its kernel; with one job, dkms's text.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 K1=${E2E_KERNELS[0]}
@@ -99,4 +101,16 @@ else
 fi
 n=$(grep -cx 'Building module(s)... done.' "$E2E_TMP/piped")
 expect_eq "the piped run's text is the same" 2 "$n"
+# Several jobs' blocks say whose they are; depmod names its kernel when there are several.
+for k in "$K1" "$K2"; do
+	expect_line "mf-slow/1.0, $k, $E2E_ARCH:" "$E2E_TMP/piped"
+done
+expect_rc 0 mf install mf-slow/1.0 -k "$K1" -k "$K2" -j 2
+expect_line "Running depmod for $K1... done." "$E2E_OUT"
+expect_line "Running depmod for $K2... done." "$E2E_OUT"
+# One job: dkms's text, no header.
+expect_rc 0 mf unbuild mf-slow/1.0 -k "$K1"
+expect_rc 0 mf install mf-slow/1.0 -k "$K1"
+expect_no_line "mf-slow/1.0, $K1, $E2E_ARCH:" "$E2E_OUT"
+expect_line "Running depmod... done." "$E2E_OUT"
 e2e_done

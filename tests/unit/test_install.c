@@ -373,10 +373,10 @@ static void test_depmod(void)
 	_cleanup_free_ char *bin = at("bin");
 	_cleanup_free_ char *path = xasprintf("%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	setenv("PATH", path, 1);
-	CHECK(depmod_run(inst, dkms, K, true, out, err) == 0);
+	CHECK(depmod_run(inst, dkms, K, true, false, out, err) == 0);
 	expect(out, "Running depmod... done.\n");
 	CHECK(!path_exists(args) && is_dir(lib));
-	CHECK(depmod_run(inst, dkms, K, false, out, err) == 0);
+	CHECK(depmod_run(inst, dkms, K, false, false, out, err) == 0);
 	expect(out, "Running depmod... done.\n");
 	_cleanup_buf_ struct buf a = BUF_INIT;
 	CHECK(buf_read_file(&a, args) == 0);
@@ -386,19 +386,19 @@ static void test_depmod(void)
 	CHECK(system(leftover) != 0);
 	CHECK(unlink(args) == 0);
 	setenv("FAKE_DEPMOD_EXIT", "3", 1);
-	CHECK(depmod_run(inst, dkms, K, false, out, err) == 3);
+	CHECK(depmod_run(inst, dkms, K, false, false, out, err) == 3);
 	expect(out, "Running depmod...(bad exit status: 3)\nFailed command:\ndo_depmod " K "\n");
 	unsetenv("FAKE_DEPMOD_EXIT");
 	CHECK(unlink(args) == 0);
 	/* No modules.dep: nothing to run. An empty one: depmod's files and the dir go. */
 	put("root/lib/modules/k-nodep/kernel/x.ko", "x");
-	CHECK(depmod_run(inst, dkms, "k-nodep", false, out, err) == 0 && !path_exists(args));
+	CHECK(depmod_run(inst, dkms, "k-nodep", false, false, out, err) == 0 && !path_exists(args));
 	put("root/lib/modules/k-gone/modules.dep", "");
 	put("root/lib/modules/k-gone/modules.alias", "x");
 	put("root/lib/modules/k-gone/modules.dep.bin", "x");
 	_cleanup_free_ char *gone = at("root/lib/modules/k-gone");
-	CHECK(depmod_run(inst, dkms, "k-gone", true, out, err) == 0 && !path_exists(gone));
-	expect(out, "Running depmod... done.\nRunning depmod... done.\n");
+	CHECK(depmod_run(inst, dkms, "k-gone", true, true, out, err) == 0 && !path_exists(gone));
+	expect(out, "Running depmod... done.\nRunning depmod for k-gone... done.\n");
 	expect(err, "");
 	_cleanup_free_ char *nodep = at("root/lib/modules/k-nodep");
 	CHECK(rm_rf(nodep) == 0);
