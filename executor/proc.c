@@ -165,8 +165,10 @@ int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, int timeout_ms, pid_t 
 	}
 	for (;;) {
 		int k = poll(pf, (nfds_t)np, timeout_ms);
-		if (k < 0 && errno == EINTR)
-			continue;
+		if (k < 0 && errno == EINTR) {
+			r = 1; /* a signal: the caller looks whether to stop */
+			goto out;
+		}
 		if (k < 0) {
 			r = -errno;
 			goto out;
@@ -234,6 +236,10 @@ int proc_fork_worker(int (*fn)(void *data), void *data, pid_t *pid)
 	if (c < 0)
 		return -errno;
 	if (c == 0) {
+		/* The caller's handlers (a run that stops on Ctrl-C) are not the worker's: it
+		 * dies of them, as any process of the run. */
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		int r = fn(data);
 		fflush(NULL);
 		_exit(r & 0xff);

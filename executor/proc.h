@@ -47,13 +47,15 @@ int proc_wait(pid_t pid, int *exit_code);
 int proc_wait_any(pid_t *pid, int *exit_code);
 /* Waits until one of pids ends (reaps it: sets *pid, *exit_code and *cpu_ms, the CPU
  * time of it and its reaped children; returns 0), or fd (unless -1) is readable, or
- * timeout_ms passed (unless -1) (returns 1). Returns -errno on error. */
+ * timeout_ms passed (unless -1), or a signal was caught (returns 1). Returns -errno on
+ * error. */
 int proc_wait_any_or_fd(const pid_t *pids, int n, int fd, int timeout_ms, pid_t *pid, int *exit_code, long *cpu_ms);
 /* spawn + wait. Returns 0 or -errno; *exit_code as proc_wait. */
 int proc_run(const struct proc_spec *spec, int *exit_code);
 /* spawn + capture stdout into out (stderr as spec says) + wait. */
 int proc_capture(const struct proc_spec *spec, struct buf *out, int *exit_code);
-/* Forks a worker that runs fn(data) and _exit()s with its return value (0..255).
+/* Forks a worker that runs fn(data) and _exit()s with its return value (0..255); SIGINT
+ * and SIGTERM are back to their default action in it.
  * For jobs made of several steps (a build); the parent reaps it with proc_wait*. */
 int proc_fork_worker(int (*fn)(void *data), void *data, pid_t *pid);
 

@@ -234,11 +234,13 @@ static int autoinstall_run(struct autoinstall *a)
 	} else if (a->c->req->dry_run) {
 		jobs_print_plan(a->c, &s);
 	} else if (any) {
-		jobs_run(a->c, &s);
+		int run = jobs_run(a->c, &s);
 		bool bad = false;
-		for (size_t t = 0; t < a->tl->n; t++)
+		for (size_t t = 0; run <= 128 && t < a->tl->n; t++) /* stopped by a signal: its line said it all */
 			bad |= summary(a, &s, t);
-		if (bad) {
+		if (run > 128) {
+			ret = run;
+		} else if (bad) {
 			ctx_error(a->c,
 				  "One or more modules failed to install during autoinstall.\n"
 				  "Refer to previous errors for more information.");

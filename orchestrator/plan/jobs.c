@@ -284,14 +284,22 @@ int jobs_run(struct ctx *c, struct job_set *s)
 		ctx_error(c, "Cannot create the jobserver pipe: %s", strerror(-e));
 		return 1;
 	}
-	struct sched_ops ops = { job_start, job_finished, &r, r.js.nbfd, r.progress.tty ? tick : NULL };
+	struct sched_ops ops = { job_start, job_finished, &r, r.js.nbfd, r.progress.tty ? tick : NULL, stop_requested };
 	fflush(c->out);
+	struct stop_handlers saved;
+	stop_catch(&saved);
 	e = sched_run(&s->plan, c->max_jobs, &ops);
+	progress_clear(&r.progress);
+	if (e == -EINTR)
+		e = jobs_stopped(&r);
+	else
+		print_summary(&r);
+	stop_release(&saved);
 	jobserver_close(&r.js);
 	runlog_close(&r.log);
-	progress_clear(&r.progress);
-	print_summary(&r);
 	strv_release(&r.kernels_touched);
+	if (e > 0)
+		return e;
 	if (e < 0) {
 		ctx_error(c, "Running the plan failed: %s", strerror(-e));
 		return 1;

@@ -5,6 +5,7 @@
 #define MODFORGE_JOBS_INTERNAL_H
 
 #include <stdbool.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -32,6 +33,20 @@ struct run {
 /* Starts a build job (dkms's checks, the cache, then a worker). Returns an enum
  * sched_start or -errno. */
 int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid);
+/* Ctrl-C and SIGTERM while a plan runs (jobs_stop.c). */
+struct stop_handlers {
+	struct sigaction intr, term;
+};
+/* Catches SIGINT/SIGTERM (saving the handlers before) and makes this process the
+ * subreaper of the run's sandboxes. */
+void stop_catch(struct stop_handlers *saved);
+void stop_release(const struct stop_handlers *saved);
+/* sched_ops.stop: a signal was caught. */
+bool stop_requested(void *data);
+/* After sched_run stopped: cleans up, runs the depmod owed, says what was done; returns
+ * 128 + the signal. */
+int jobs_stopped(struct run *r);
+
 /* Runs a job that changes the tree in this process (jobs_tree.c); returns its exit code. */
 int run_tree_job(struct run *r, struct job *j, struct job_payload *p);
 

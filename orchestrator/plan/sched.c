@@ -1,6 +1,7 @@
 #include "orchestrator/plan/sched.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,12 +195,43 @@ static int wait_one(struct sched *s, bool want_wake)
 	return 0;
 }
 
+static bool stopping(const struct sched *s) { return s->ops->stop && s->ops->stop(s->ops->data); }
+
+/* Kills and reaps the running workers (exit 130: stopped), skips what did not start. */
+static void stop_all(struct sched *s)
+{
+	for (size_t i = 0; i < s->p->n; i++) {
+		struct job *j = &s->p->jobs[i];
+		if (j->state != JOB_RUNNING)
+			continue;
+		kill(s->pids[i], SIGKILL);
+		int code;
+		(void)proc_wait(s->pids[i], &code);
+		j->exit_code = 130;
+		s->running--;
+		finish(s, j);
+	}
+	for (size_t i = 0; i < s->p->n; i++) {
+		struct job *j = &s->p->jobs[i];
+		if (j->state != JOB_PENDING)
+			continue;
+		j->state = JOB_SKIPPED;
+		j->exit_code = 130;
+		s->ops->finished(s->ops->data, j);
+	}
+}
+
 int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops)
 {
 	struct sched s = { .p = p, .ops = ops, .max_jobs = max_jobs > 0 ? max_jobs : 1 };
 	s.pids = xcalloc(p->n ? p->n : 1, sizeof(pid_t));
 	int err = 0;
 	for (;;) {
+		if (stopping(&s)) {
+			stop_all(&s);
+			err = -EINTR;
+			break;
+		}
 		bool blocked = false;
 		bool progress = run_inline(&s, &err);
 		if (!err)

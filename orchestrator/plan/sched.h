@@ -13,6 +13,7 @@
 #ifndef MODFORGE_SCHED_H
 #define MODFORGE_SCHED_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct plan;
@@ -33,13 +34,17 @@ struct sched_ops {
 	int wake_fd; /* readable when a job slot may be free again; -1 = none */
 	/* Called about once a second while jobs run (NULL: never), e.g. to redraw a clock. */
 	void (*tick)(void *data);
+	/* true: stop now (NULL: never). Running workers are killed and reaped, ending with
+	 * exit code 130 (failed); pending jobs end skipped; sched_run returns -EINTR. Asked
+	 * before each job starts and whenever a wait ends, a caught signal included. */
+	bool (*stop)(void *data);
 };
 
 /* The scheduler's clock (CLOCK_MONOTONIC, ms): what job->start_ms is measured in. */
 long sched_now_ms(void);
 
-/* Runs every pending job. Returns 0, -EDEADLK for jobs that can never run, or -errno
- * from a start or wait. */
+/* Runs every pending job. Returns 0, -EDEADLK for jobs that can never run, -EINTR when
+ * ops->stop said so, or -errno from a start or wait. */
 int sched_run(struct plan *p, int max_jobs, const struct sched_ops *ops);
 
 #endif

@@ -51,7 +51,7 @@ static void test_failure_isolation(void)
 	plan_dep(&p, c, b);
 	int codes[] = { 0, 6, 0, 0 };
 	struct trace t = { .codes = codes };
-	struct sched_ops ops = { start, finished, &t, -1, NULL };
+	struct sched_ops ops = { start, finished, &t, -1, NULL, NULL };
 	CHECK(sched_run(&p, 1, &ops) == 0);
 	CHECK(p.jobs[a].state == JOB_DONE);
 	CHECK(p.jobs[b].state == JOB_FAILED && p.jobs[b].exit_code == 6);
@@ -78,7 +78,7 @@ static void test_dep_kinds(void)
 	plan_dep_kind(&p, w, q, DEP_ORDER);
 	int codes[] = { 77, 0, 0, 10, 0 };
 	struct trace t = { .codes = codes };
-	struct sched_ops ops = { start, finished, &t, -1, NULL };
+	struct sched_ops ops = { start, finished, &t, -1, NULL, NULL };
 	CHECK(sched_run(&p, 4, &ops) == 0);
 	CHECK(p.jobs[x].state == JOB_SKIPPED && p.jobs[x].exit_code == 77);
 	CHECK(p.jobs[y].state == JOB_DONE);
@@ -96,7 +96,7 @@ static void test_parallel_workers(void)
 		plan_add(&p, JOB_BUILD, "m", "1", "k", "a");
 	int codes[] = { 0, 3, 0, 0 };
 	struct trace t = { .codes = codes, .async = true };
-	struct sched_ops ops = { start, finished, &t, -1, NULL };
+	struct sched_ops ops = { start, finished, &t, -1, NULL, NULL };
 	CHECK(sched_run(&p, 2, &ops) == 0);
 	CHECK(p.jobs[0].state == JOB_DONE && p.jobs[2].state == JOB_DONE && p.jobs[3].state == JOB_DONE);
 	CHECK(p.jobs[1].state == JOB_FAILED && p.jobs[1].exit_code == 3);
@@ -185,7 +185,7 @@ static void test_locks_rank_slots(void)
 	int codes[] = { 0, 0, 0, 0 };
 	struct slots s = { .t = { .codes = codes }, .free_slots = 1 };
 	CHECK(pipe(s.wake) == 0);
-	struct sched_ops ops = { slot_start, slot_finished, &s, s.wake[0], NULL };
+	struct sched_ops ops = { slot_start, slot_finished, &s, s.wake[0], NULL, NULL };
 	CHECK(sched_run(&p, 3, &ops) == 0);
 	CHECK(s.t.order[0] == 'c'); /* highest rank first */
 	CHECK(s.max_running == 1);  /* one slot: never two at once */
@@ -219,7 +219,7 @@ static void test_tick(void)
 	struct plan p = { 0 };
 	size_t a = plan_add(&p, JOB_BUILD, "m", "1", "k", "x");
 	int ticks = 0;
-	struct sched_ops ops = { slow_start, finished, &ticks, -1, count_tick };
+	struct sched_ops ops = { slow_start, finished, &ticks, -1, count_tick, NULL };
 	long before = sched_now_ms();
 	CHECK(sched_run(&p, 1, &ops) == 0);
 	CHECK(p.jobs[a].state == JOB_DONE);
