@@ -326,6 +326,10 @@ void jobs_print_plan(struct ctx *c, struct job_set *s)
 {
 	jobs_plan_finish(c, s);
 	jobs_weigh(c, s);
+	if (!c->req->json) {
+		jobs_print_plan_text(c->out, s);
+		return;
+	}
 	char *js = plan_json(&s->plan, decorate);
 	fprintf(c->out, "%s\n", js);
 	free(js);

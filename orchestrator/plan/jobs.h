@@ -95,11 +95,14 @@ void jobs_weigh(const struct ctx *c, struct job_set *s);
 /* Runs the plan. Returns 0 or the first failed job's exit code (77 if all that did not
  * succeed were excluded by BUILD_EXCLUSIVE). */
 int jobs_run(struct ctx *c, struct job_set *s);
-/* Prints the plan as JSON (schema/plan.schema.json) on c->out, weighed, instead of
- * running it: what --dry-run does for every command. */
+/* Prints the plan on c->out, weighed, instead of running it: what --dry-run does for
+ * every command. As JSON (schema/plan.schema.json) with --json, else as text. */
 void jobs_print_plan(struct ctx *c, struct job_set *s);
 /* --dry-run: jobs_print_plan and 0; otherwise jobs_run. */
 int jobs_run_or_print(struct ctx *c, struct job_set *s);
 void jobs_release(struct job_set *s);
+/* The plan as a person reads it: a line per job, what each build will do, what each job
+ * waits for (plan_text.c). */
+void jobs_print_plan_text(FILE *out, const struct job_set *s);
 
 #endif

@@ -104,6 +104,14 @@ assert [j["kind"] for j in jobs] == ["keygen"], jobs
 '
 expect_no_file "$DKMS/mok.key"
 
+# Without --json, the plan as a person reads it.
+expect_rc 0 mf install mf-hello/1.0 -k "$K1" -k "$K2" --dry-run
+expect_line "Plan: 9 jobs, $(nproc) job slots (nothing is changed with --dry-run):" "$E2E_OUT"
+expect_text "keygen" "$E2E_OUT"
+expect_text "build mf-hello/1.0 for $K1 ($E2E_ARCH): make, signed sha256, " "$E2E_OUT"
+expect_text "install mf-hello/1.0 for $K2 ($E2E_ARCH) [after " "$E2E_OUT"
+expect_text "depmod for $K1 ($E2E_ARCH) [after " "$E2E_OUT"
+
 # A source tree not added yet: the add is the plan's first job; nothing is copied.
 mkdir -p "$E2E_TMP/tree"
 cp -r "$MODFORGE_SRC/examples/mf-hello-1.0" "$E2E_TMP/tree/"

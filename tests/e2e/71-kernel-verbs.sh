@@ -53,6 +53,9 @@ expect_no_file "$DKMS/mf-hello/1.0/$K1"
 # valid against the plan schema, and nothing changes.
 before=$(find "$ROOT" -printf '%p %y %s\n' | sort)
 expect_rc 0 mf kernel_prerm -k "$K1" --dry-run
+expect_text "uninstall mf-manual/1.0 for $K1 ($A)" "$E2E_OUT"
+expect_text "unbuild mf-manual/1.0 for $K1 ($A) [after " "$E2E_OUT"
+expect_rc 0 mf kernel_prerm -k "$K1" --dry-run --json
 if "$E2E_PY" - "$SCHEMA_DIR/plan.schema.json" "$E2E_OUT" "$K1" >"$E2E_TMP/plan.log" 2>&1 <<'PY'; then
 import json, sys, jsonschema
 schema = json.load(open(sys.argv[1])); doc = json.load(open(sys.argv[2]))
