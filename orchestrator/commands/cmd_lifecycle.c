@@ -33,7 +33,10 @@ int check_rw_dkms_tree(const struct ctx *c)
 {
 	if (access(c->paths.dkms_tree, W_OK) == 0)
 		return 0;
-	ctx_error(c, "No write access to DKMS tree at %s", c->paths.dkms_tree);
+	if (errno == ENOENT || errno == ENOTDIR)
+		ctx_error(c, "No write access to DKMS tree at %s: it does not exist.", c->paths.dkms_tree);
+	else
+		ctx_error(c, "No write access to DKMS tree at %s", c->paths.dkms_tree);
 	return 1;
 }
 

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "executor/treelock.h"
 #include "orchestrator/context.h"
@@ -43,6 +44,9 @@ int cmd_status(struct ctx *c)
 		ctx_error(c, "Cannot read the DKMS tree at %s: %s", c->paths.dkms_tree, strerror(-e));
 		return 1;
 	}
+	/* dkms prints nothing for a tree that is not there; a mistyped --dkmstree says so. */
+	if (!is_dir(c->paths.dkms_tree) && strcmp(c->prog, "dkms") != 0)
+		ctx_warn(c, "There is no DKMS tree at %s.", c->paths.dkms_tree);
 	size_t n = r->kernels.n ? r->kernels.n : 1;
 	char **docs = xcalloc(n, sizeof(char *));
 	for (size_t i = 0; i < n; i++) {

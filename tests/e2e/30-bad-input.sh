@@ -208,4 +208,11 @@ expect_rc 16 mf status -k 'a b'
 expect_rc 16 mf build mf-hello/1.0 -k ''
 expect_line 'Error! Empty kernelver[0]' "$E2E_ERR"
 expect_eq "nothing was built for them" "" "$(ls "$DKMS/mf-hello/1.0" | grep -v '^build$\|^source$' || true)"
+diag "--- a mistyped tree"
+expect_rc 0 "$MODFORGE" status --dkmstree "$E2E_TMP/no-such-tree"
+expect_line "Warning: There is no DKMS tree at $E2E_TMP/no-such-tree." "$E2E_ERR"
+expect_rc 1 "$MODFORGE" build mf-hello/1.0 --dkmstree "$E2E_TMP/no-such-tree"
+expect_line "Error! No write access to DKMS tree at $E2E_TMP/no-such-tree: it does not exist." "$E2E_ERR"
+expect_rc 1 "$MODFORGE" add "$MODFORGE_SRC/examples/mf-hello-1.0" --dkmstree "$E2E_TMP/no-such-tree" --sourcetree "$E2E_TMP/src-untouched"
+expect_no_file "$E2E_TMP/src-untouched"
 e2e_done
