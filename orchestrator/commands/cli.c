@@ -365,11 +365,13 @@ static int check_combinations(struct request *req, struct cli_error *err)
 		return fail(err, 3, false,
 			    xstrdup("You cannot specify an arch and also specify\n"
 				    "--all on the command line."));
+	/* status takes them as glob patterns, as dkms does; nothing is made of them there. */
+	bool patterns = req->action == ACT_STATUS;
 	for (size_t i = 0; i < req->kernels.n; i++)
-		if (!name_ok(req->kernels.items[i], "+~"))
+		if (!name_ok(req->kernels.items[i], patterns ? "+~*?[]()@!|" : "+~"))
 			return fail(err, 16, false, bad_name("kernel version", req->kernels.items[i], "+~"));
 	for (size_t i = 0; i < req->arches.n; i++)
-		if (!name_ok(req->arches.items[i], ""))
+		if (!name_ok(req->arches.items[i], patterns ? "*?[]()@!|+" : ""))
 			return fail(err, 16, false, bad_name("arch", req->arches.items[i], ""));
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include "common/xalloc.h"
@@ -23,7 +24,8 @@ struct status_sink {
 	void *ctx;
 };
 
-static bool filter_ok(const char *want, const char *have) { return !want || strcmp(want, have) == 0; }
+/* -m, -v, -k and -a are bash glob patterns in dkms status (extglob on). */
+static bool filter_ok(const char *want, const char *have) { return !want || fnmatch(want, have, FNM_EXTMATCH) == 0; }
 
 static const char *build_state(const struct tree_build *b) { return b->installed ? "installed" : "built"; }
 

@@ -205,6 +205,7 @@ expect_line 'Error! Invalid arch "a b": only letters, digits and . _ - are allow
 expect_rc 16 mf build mf-hello/1.0 -k '../x'
 expect_line 'Error! Invalid kernel version "..": only letters, digits and . _ - + ~ are allowed, and not . or ..' "$E2E_ERR"
 expect_rc 16 mf status -k 'a b'
+expect_rc 0 mf status -k '6.1*' -m 'mf-*'  # status takes glob patterns, as dkms
 expect_rc 16 mf build mf-hello/1.0 -k ''
 expect_line 'Error! Empty kernelver[0]' "$E2E_ERR"
 expect_eq "nothing was built for them" "" "$(ls "$DKMS/mf-hello/1.0" | grep -v '^build$\|^source$' || true)"

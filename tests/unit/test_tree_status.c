@@ -319,6 +319,11 @@ static void test_filters(const struct tree *t)
 	check_text(t, &(struct status_filter){ .module = "beta", .version = "2.0", .kernel = K1 },
 		   "beta/2.0, 6.1.0-56-amd64, x86_64: installed\n", "");
 	check_text(t, &(struct status_filter){ .module = "beta", .version = "9" }, "", "");
+	/* glob patterns, as dkms's status (bash globs, extglob on) */
+	check_text(t, &(struct status_filter){ .module = "be*", .version = "2.?", .kernel = "6.1.0-5[6]-*" },
+		   "beta/2.0, 6.1.0-56-amd64, x86_64: installed\n", "");
+	check_text(t, &(struct status_filter){ .module = "beta", .kernel = "+([0-9]).1", .arch = "x86_*" },
+		   "beta/2.0, 10.1, x86_64: built\n", "");
 	/* -k: broken whatever the kernel; "added" when no build passes the filter. */
 	check_text(t, &(struct status_filter){ .kernel = K1 },
 		   "a-b/1: added\na/1: added\nalpha/1.0: added\n"
