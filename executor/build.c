@@ -521,6 +521,10 @@ int build_run(const struct build_job *job)
 	 * worker, this process waits for that init, so the area's space is free when the
 	 * build returns (untrusted.c). */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* An earlier failure's log is not this build's: it goes now (a failure keeps its own). */
+	_cleanup_free_ char *failed_log = layout_failed_log(job->dkms_tree, job->module, job->version, job->kernel,
+							    job->arch);
+	(void)unlink(failed_log);
 	/* Root, sandboxed: the build user's. Otherwise the builds run as this process's uid. */
 	s.take.owner = job->build_uid ? job->build_uid : geteuid();
 	s.source_dir = layout_source_link(job->dkms_tree, job->module, job->version);
@@ -544,13 +548,9 @@ int build_run(const struct build_job *job)
 		code = build_steps(&s);
 	}
 	/* Each kernel's failure keeps its own make.log (build/ holds the last one, as in
-	 * dkms); a success drops an earlier failure's. */
-	_cleanup_free_ char *failed_log = layout_failed_log(job->dkms_tree, job->module, job->version, job->kernel,
-							    job->arch);
+	 * dkms). */
 	if (code != 0 && !s.disk_full && s.log_fd >= 0)
 		keep_log_as(&s, failed_log);
-	else if (code == 0)
-		(void)unlink(failed_log);
 	if (s.log_fd >= 0)
 		close(s.log_fd);
 	if (s.area_fd >= 0)

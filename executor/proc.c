@@ -237,9 +237,12 @@ int proc_fork_worker(int (*fn)(void *data), void *data, pid_t *pid)
 		return -errno;
 	if (c == 0) {
 		/* The caller's handlers (a run that stops on Ctrl-C) are not the worker's: it
-		 * dies of them, as any process of the run. */
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
+		 * dies of them, as any process of the run (an ignored one stays ignored). */
+		for (int sig = SIGINT; sig; sig = sig == SIGINT ? SIGTERM : 0) {
+			struct sigaction cur;
+			if (sigaction(sig, NULL, &cur) == 0 && cur.sa_handler != SIG_IGN)
+				signal(sig, SIG_DFL);
+		}
 		int r = fn(data);
 		fflush(NULL);
 		_exit(r & 0xff);

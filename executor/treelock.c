@@ -12,7 +12,8 @@
 #include "common/macro.h"
 #include "common/xalloc.h"
 
-/* flock, retried every 100 ms so a long wait can be reported once. */
+/* flock, retried every 100 ms so a long wait can be reported once; -EINTR when a caught
+ * signal ends the wait. */
 static int lock_fd(int fd, int op, const char *what, FILE *err)
 {
 	for (int tries = 0;; tries++) {
@@ -24,7 +25,8 @@ static int lock_fd(int fd, int op, const char *what, FILE *err)
 			fprintf(err, "Waiting for %s (another modforge run holds its lock)...\n", what);
 			fflush(err);
 		}
-		poll(NULL, 0, 100);
+		if (poll(NULL, 0, 100) < 0 && errno == EINTR)
+			return -EINTR; /* a signal the caller catches (Ctrl-C): it stops waiting */
 	}
 }
 

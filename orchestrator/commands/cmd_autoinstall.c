@@ -236,9 +236,10 @@ static int autoinstall_run(struct autoinstall *a)
 	} else if (any) {
 		int run = jobs_run(a->c, &s);
 		bool bad = false;
-		for (size_t t = 0; run <= 128 && t < a->tl->n; t++) /* stopped by a signal: its line said it all */
+		bool stopped = jobs_stop_signal() != 0; /* its one line said it all */
+		for (size_t t = 0; !stopped && t < a->tl->n; t++)
 			bad |= summary(a, &s, t);
-		if (run > 128) {
+		if (stopped) {
 			ret = run;
 		} else if (bad) {
 			ctx_error(a->c,

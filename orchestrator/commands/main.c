@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "orchestrator/context.h"
 #include "orchestrator/conf/framework.h"
 #include "orchestrator/tree/recover.h"
+#include "orchestrator/plan/jobs.h"
 #include "orchestrator/plan/signing.h"
 #include "sandbox/sandbox.h"
 
@@ -173,6 +175,7 @@ static int setup_ctx(struct ctx *c, const struct request *req, const char *prog,
 	c->running_distribution = c->running_distribution_owned;
 	c->out = stdout;
 	c->err = stderr;
+	c->is_root = geteuid() == 0;
 	const char *from = req->parallel_jobs ? "-j"
 		: fw->parallel_jobs           ? "parallel_jobs in framework.conf"
 					      : "parallel_jobs in the environment";
@@ -188,13 +191,19 @@ static int setup_ctx(struct ctx *c, const struct request *req, const char *prog,
 		errno = 0;
 		long n = strtol(pj, &end, 10);
 		if (errno || end == pj || *end || n < 0 || n > JOBS_MAX || !isdigit((unsigned char)*pj)) {
-			ctx_error(c, "%s: \"%s\" is not a number of jobs (1 to %d, or 0: no limit).", from, pj,
-				  JOBS_MAX);
-			return 1;
+			if (req->parallel_jobs) {
+				ctx_error(c, "%s: \"%s\" is not a number of jobs (1 to %d, or 0: no limit).", from, pj,
+					  JOBS_MAX);
+				return 1;
+			}
+			/* Not the user's -j: said, and the default. */
+			ctx_warn(c, "%s: \"%s\" is not a number of jobs; using %d.", from, pj, c->max_jobs);
+			free(c->parallel_jobs);
+			c->parallel_jobs = xasprintf("%d", c->max_jobs);
+		} else {
+			c->max_jobs = n == 0 ? JOBS_MAX : (int)n;
 		}
-		c->max_jobs = n == 0 ? JOBS_MAX : (int)n;
 	}
-	c->is_root = geteuid() == 0;
 	return 0;
 }
 
@@ -246,7 +255,7 @@ int main(int argc, char **argv)
 		if (near)
 			fprintf(stderr, "Did you mean \"%s\"?\n", near);
 		print_usage(argv[0]);
-		rc = 1;
+		rc = req.first_word || strcmp(prog, "dkms") != 0 ? 1 : 0; /* dkms alone: its usage, exit 0 */
 		goto out;
 	}
 	struct ctx c = { 0 };
@@ -267,5 +276,11 @@ int main(int argc, char **argv)
 out:
 	cli_error_release(&err);
 	request_release(&req);
+	int sig = jobs_stop_signal();
+	if (sig) { /* stopped by Ctrl-C or SIGTERM, cleaned up: die of it, as a shell expects */
+		fflush(NULL);
+		signal(sig, SIG_DFL);
+		raise(sig);
+	}
 	return rc;
 }

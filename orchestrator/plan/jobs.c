@@ -61,6 +61,8 @@ void jobs_release(struct job_set *s)
 			continue;
 		if (p->buffer)
 			fclose(p->buffer);
+		if (p->err_buffer)
+			fclose(p->err_buffer);
 		free(p->announce);
 		free(p->source);
 		free(p->keygen_warning);
@@ -132,6 +134,9 @@ static char *first_error_line(const char *log)
 	}
 	free(line);
 	fclose(f);
+	for (char *q = found ? found : make_err; q && *q; q++) /* the build wrote it: no escapes */
+		if ((unsigned char)*q < 0x20 || *q == 0x7f)
+			*q = ' ';
 	if (found) {
 		free(make_err);
 		return found;
@@ -180,6 +185,18 @@ static void job_finished(void *data, struct job *j)
 		fflush(r->c->out);
 		fclose(p->buffer);
 		p->buffer = NULL;
+	}
+	if (p && p->err_buffer) { /* what the build said on stderr, after its block */
+		fflush(p->err_buffer);
+		rewind(p->err_buffer);
+		char buf[4096];
+		size_t n;
+		fflush(r->c->out);
+		while ((n = fread(buf, 1, sizeof(buf), p->err_buffer)) > 0)
+			fwrite(buf, 1, n, r->c->err);
+		fflush(r->c->err);
+		fclose(p->err_buffer);
+		p->err_buffer = NULL;
 	}
 	if (p && p->blank_after && j->kind == JOB_INSTALL && j->n_deps) {
 		/* autoinstall's blank line after each module it tried */

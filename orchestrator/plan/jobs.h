@@ -40,6 +40,7 @@ struct job_payload {
 	bool link_source;            /* add: link it into the tree, run POST_ADD */
 	long build_job;              /* store: the build whose result it stores */
 	FILE *buffer;                /* output of a parallel build, shown when it ends */
+	FILE *err_buffer;            /* its stderr, shown after it (a status line is on the terminal) */
 	bool holds_slot;             /* a running build holding a jobserver slot */
 	bool cache_hit;              /* the build's result came from the build cache */
 	bool made;                   /* build: its worker ran (the result is this plan's own) */
@@ -101,6 +102,9 @@ void jobs_print_plan(struct ctx *c, struct job_set *s);
 /* --dry-run: jobs_print_plan and 0; otherwise jobs_run. */
 int jobs_run_or_print(struct ctx *c, struct job_set *s);
 void jobs_release(struct job_set *s);
+/* The signal (SIGINT, SIGTERM) that stopped this process's last run, or 0. The command
+ * ends by dying of it once all is cleaned up, so that a calling shell stops too. */
+int jobs_stop_signal(void);
 /* The plan as a person reads it: a line per job, what each build will do, what each job
  * waits for (plan_text.c). */
 void jobs_print_plan_text(FILE *out, const struct job_set *s);

@@ -121,7 +121,7 @@ static void fill_build_job(struct run *r, const struct job *j, const struct job_
 		.release = c->release,
 		.verbose = c->req->verbose,
 		.out = out,
-		.err = c->err,
+		.err = p->err_buffer ? p->err_buffer : c->err,
 	};
 	if (signs && d->sign->hash) {
 		b->sign_hash = d->sign->hash;
@@ -244,6 +244,9 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		p->buffer = tmpfile();
 		if (p->buffer)
 			out = p->buffer;
+		/* With the status line on the terminal, the worker's stderr waits too. */
+		if (r->progress.tty)
+			p->err_buffer = tmpfile();
 	}
 	if (p->announce)
 		fprintf(out, "%s\n", p->announce);
@@ -253,6 +256,10 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		if (p->buffer) {
 			fclose(p->buffer);
 			p->buffer = NULL;
+		}
+		if (p->err_buffer) {
+			fclose(p->err_buffer);
+			p->err_buffer = NULL;
 		}
 		return SCHED_NO_SLOT;
 	}

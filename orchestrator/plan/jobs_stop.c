@@ -9,6 +9,9 @@
  * flag.
  */
 #include <errno.h>
+#include <sys/file.h>
+#include <poll.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +30,22 @@ static volatile sig_atomic_t caught;
 
 static void on_signal(int sig) { caught = sig; }
 
+/* Catches sig unless it is ignored (a script's background job ignores SIGINT: so does
+ * the run). */
+static void catch_one(int sig, struct sigaction *saved)
+{
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, NULL, saved);
+	if (saved->sa_handler != SIG_IGN)
+		sigaction(sig, &sa, NULL);
+}
+
 void stop_catch(struct stop_handlers *saved)
 {
 	caught = 0;
-	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &saved->intr);
-	sigaction(SIGTERM, &sa, &saved->term);
+	catch_one(SIGINT, &saved->intr);
+	catch_one(SIGTERM, &saved->term);
 	/* The sandboxes of builds killed when stopping are reparented here, to be waited for. */
 	(void)prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 }
@@ -53,11 +65,27 @@ bool stop_requested(void *data)
 	return caught != 0;
 }
 
-/* Builds stopped while they ran: their sandboxes' last processes, then their areas. */
+int jobs_stop_signal(void) { return caught; }
+
+/* The killed builds' sandboxes die with their workers (PDEATHSIG down to each sandbox's
+ * init, which takes its pid namespace along) and are reparented here: waited for, but
+ * at most 10 s, since a daemon a package script started is an orphan of ours too. */
+static void reap_orphans(void)
+{
+	for (int i = 0; i < 1000; i++) {
+		pid_t p = waitpid(-1, NULL, WNOHANG);
+		if (p < 0 && errno == ECHILD)
+			return;
+		if (p <= 0)
+			poll(NULL, 0, 10);
+	}
+}
+
+/* Builds stopped while they ran: their sandboxes' last processes, then their areas, each
+ * unless another run holds its lock now (then it is that run's). */
 static void clean_stopped_builds(const struct run *r, struct buf *stopped)
 {
-	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) /* we are the subreaper */
-		;
+	reap_orphans();
 	const char *t = r->c->paths.dkms_tree;
 	for (size_t i = 0; i < r->set->plan.n; i++) {
 		const struct job *j = &r->set->plan.jobs[i];
@@ -65,19 +93,32 @@ static void clean_stopped_builds(const struct run *r, struct buf *stopped)
 			continue;
 		_cleanup_free_ char *area = layout_private_area(t, j->module, j->version, j->kernel, j->arch);
 		_cleanup_free_ char *view = layout_source_view(t, j->module, j->version, j->kernel, j->arch);
-		(void)rm_rf(area);
-		(void)rm_rf(view);
+		_cleanup_free_ char *lock = layout_build_lock(t, j->module, j->version, j->kernel, j->arch);
+		int fd = open(lock, O_RDWR | O_CLOEXEC);
+		if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			(void)rm_rf(area);
+			(void)rm_rf(view);
+		}
+		if (fd >= 0)
+			close(fd);
 		buf_addf(stopped, "%sbuild %s/%s for %s (%s)", stopped->len ? ", " : "", j->module, j->version,
 			 j->kernel, j->arch);
 	}
 }
 
-/* The depmod of each kernel whose modules changed before the stop. */
+/* The depmod of each kernel whose modules changed before the stop, then framework.conf's
+ * post_transaction for them. */
 static void owed_depmods(struct run *r, struct buf *ran)
 {
 	for (size_t i = 0; i < r->set->plan.n; i++) {
 		struct job *j = &r->set->plan.jobs[i];
-		if (j->kind != JOB_DEPMOD || j->state == JOB_DONE)
+		if (j->state == JOB_DONE)
+			continue;
+		if (j->kind == JOB_POST_TRANSACTION && r->kernels_touched.n) {
+			(void)run_tree_job(r, j, j->payload);
+			continue;
+		}
+		if (j->kind != JOB_DEPMOD)
 			continue;
 		_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
 		if (!strv_contains(&r->kernels_touched, ka))

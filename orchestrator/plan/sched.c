@@ -80,6 +80,8 @@ static bool run_inline(struct sched *s, int *err)
 			struct job *j = &s->p->jobs[i];
 			if (j->state != JOB_PENDING || is_async(j))
 				continue;
+			if (s->ops->stop && s->ops->stop(s->ops->data))
+				return any; /* sched_run stops before anything else starts */
 			if (!job_ready(s->p, j)) {
 				if (j->state == JOB_SKIPPED) {
 					s->ops->finished(s->ops->data, j);

@@ -35,32 +35,31 @@ C
 	printf '%s\n' "$d"
 }
 
-# interrupt SIGNAL WANT-RC: runs autoinstall in the background, sends SIGNAL once mf-slow's
-# private build area exists, checks what the run left.
+# interrupt SIGNAL SIGNO: runs autoinstall, sends SIGNAL once mf-slow's private build area
+# exists, checks what the run left.
 interrupt() {
 	local sig=$1 want=$2 i
 	use_root "$(new_root "stop-$sig")"
 	expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
 	expect_rc 0 mf add "$(make_slow "$sig")" -k "$K1"
-	# modforge itself in the background (not the mf function's subshell): its pid gets the signal.
-	"$MODFORGE" autoinstall -k "$K1" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST" \
-		>"$E2E_TMP/$sig.out" 2>"$E2E_TMP/$sig.err" </dev/null &
-	local pid=$!
-	local area=$DKMS/mf-slow/1.0/.build-$K1-$A
-	for ((i = 0; i < 3000; i++)); do
-		[ -d "$area" ] && break
-		sleep 0.2
-	done
-	if [ ! -d "$area" ]; then
-		kill -KILL "$pid" 2>/dev/null
-		not_ok "$sig: mf-slow's build started" "$E2E_TMP/$sig.err"
-		return
-	fi
-	sleep 1 # inside its PRE_BUILD by now, or about to be: either way it is running
-	kill -"$sig" "$pid"
-	local rc=0
-	wait "$pid" || rc=$?
-	expect_eq "$sig: exit $want" "$want" "$rc"
+	# Started from python, where SIGINT is not ignored (a shell's background job ignores
+	# it, and so does modforge then); the signal once mf-slow's private area exists.
+	local area=$DKMS/mf-slow/1.0/.build-$K1-$A rc
+	rc=$("$E2E_PY" - "$sig" "$area" "$E2E_TMP/$sig.out" "$E2E_TMP/$sig.err" "$MODFORGE" autoinstall -k "$K1" \
+		--dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST" <<'PY'
+import os, signal, subprocess, sys, time
+sig, area, out, err = sys.argv[1:5]
+p = subprocess.Popen(sys.argv[5:], stdout=open(out, "w"), stderr=open(err, "w"), stdin=subprocess.DEVNULL)
+for _ in range(3000):
+    if os.path.isdir(area) or p.poll() is not None:
+        break
+    time.sleep(0.2)
+time.sleep(1)  # inside its PRE_BUILD by now, or about to be: either way it is running
+p.send_signal(getattr(signal, "SIG" + sig))
+print(p.wait(timeout=120))
+PY
+	)
+	expect_eq "$sig: it dies of SIG$sig, once cleaned up" "-$want" "$rc"
 	expect_text "modforge: stopped by SIG$sig: " "$E2E_TMP/$sig.err"
 	expect_text "stopped, their build areas removed: build mf-slow/1.0 for $K1 ($A)" "$E2E_TMP/$sig.err"
 	expect_text "depmod run for $K1" "$E2E_TMP/$sig.err"
@@ -79,6 +78,44 @@ interrupt() {
 	expect_no_line "Running depmod" "$E2E_OUT"
 }
 
-interrupt INT 130
-interrupt TERM 143
+interrupt INT 2
+interrupt TERM 15
+
+# Ctrl-C while waiting for another run's lock stops at once (nothing installed), and it
+# dies of the signal.
+diag "--- Ctrl-C while waiting for the tree's lock"
+use_root "$(new_root lockwait)"
+expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1"
+mkdir -p "$DKMS/.modforge"
+(
+	flock 9
+	exec sleep 600 # holds the lock (fd 9) until killed
+) 9>"$DKMS/.modforge/lock" &
+HOLDER=$!
+if "$E2E_PY" - "$MODFORGE" "$DKMS" "$SRC" "$INST" "$K1" "$E2E_TMP/lockwait.err" >"$E2E_TMP/lockwait.log" 2>&1 <<'PY'; then
+import signal, subprocess, sys, time
+mf, dkms, src, inst, k, errf = sys.argv[1:]
+args = [mf, "install", "mf-hello/1.0", "-k", k, "--dkmstree", dkms, "--sourcetree", src, "--installtree", inst]
+err = open(errf, "w")
+p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err, stdin=subprocess.DEVNULL)
+for _ in range(3000):  # until it says it waits for the lock (after 2 s)
+    if "Waiting for the dkms tree" in open(errf).read():
+        break
+    time.sleep(0.1)
+else:
+    sys.exit("it never waited for the lock")
+p.send_signal(signal.SIGINT)
+rc = p.wait(timeout=60)
+assert rc == -signal.SIGINT, "died of SIGINT, got %d" % rc
+assert "stopped by SIGINT" in open(errf).read(), open(errf).read()
+PY
+	ok "Ctrl-C while waiting for the tree's lock: stops at once, dies of SIGINT"
+else
+	not_ok "Ctrl-C while waiting for the tree's lock: stops at once, dies of SIGINT" "$E2E_TMP/lockwait.log" "$E2E_TMP/lockwait.err"
+fi
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
+expect_rc 0 mf status
+expect_lines "$E2E_OUT" "mf-hello/1.0, $K1, $A: built"
 e2e_done

@@ -191,8 +191,12 @@ for j in abc -1 1.5 99999; do
 	expect_rc 1 mf status -j "$j"
 	expect_line "Error! -j: \"$j\" is not a number of jobs (1 to 1024, or 0: no limit)." "$E2E_ERR"
 done
-parallel_jobs=x expect_rc 1 mf status
-expect_line 'Error! parallel_jobs in the environment: "x" is not a number of jobs (1 to 1024, or 0: no limit).' "$E2E_ERR"
+parallel_jobs=x expect_rc 0 mf status # not the user's -j: said, and the default
+expect_text 'Warning: parallel_jobs in the environment: "x" is not a number of jobs; using ' "$E2E_ERR"
+# dkms alone prints its usage and exits 0, as dkms does; a word that is no verb fails.
+expect_rc 0 "$(dirname "$MODFORGE")/dkms"
+expect_text 'Usage:' "$E2E_TMP/last.all"
+expect_rc 1 "$(dirname "$MODFORGE")/dkms" instal
 # -j 0 is dkms's make -j: no limit.
 expect_rc 0 mf add "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
 expect_rc 0 mf build mf-hello/1.0 -k "$K1" -j 0 --dry-run --json
