@@ -87,6 +87,7 @@ static int invoke(struct build_state *s, const char *cmd, const char *desc)
 		.n_keep_fds = j->n_keep_fds,
 		.box = j->box,
 		.failure = &failed,
+		.reap_orphans = true, /* a build worker: build_run made it the subreaper */
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);
@@ -226,6 +227,7 @@ static int strip_module(struct build_state *s, const char *path)
 		.extra_env = s->job->build_env,
 		.out_fd = s->log_fd,
 		.box = s->job->box,
+		.reap_orphans = true,
 	};
 	int code = 0;
 	int r = untrusted_run(&uc, &code);

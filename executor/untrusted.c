@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,12 +58,12 @@ static bool disk_low(const char *dir)
 
 /* Killing the step's first process kills its sandbox's init (PDEATHSIG), which takes the
  * whole pid namespace with it, asynchronously: until then a killed writer still holds its
- * files (and their space). In a subreaper (a build worker: it has no other children), the
- * orphaned init is ours to wait for; its end means every process of the step is gone. */
+ * files (and their space). A build worker (untrusted_cmd.reap_orphans: the subreaper of
+ * its steps, with no other children) waits for the orphaned init; its end means every
+ * process of the step is gone. */
 static void reap_killed_sandbox(bool killed)
 {
-	int sub = 0;
-	if (!killed || prctl(PR_GET_CHILD_SUBREAPER, &sub, 0, 0, 0) < 0 || !sub)
+	if (!killed)
 		return;
 	while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
 		;
@@ -72,7 +71,7 @@ static void reap_killed_sandbox(bool killed)
 
 /* Waits for pid, checking guard_dir's free space every 100 ms; kills the step (its
  * whole sandbox goes with the first process) when it falls below the reserve. */
-static int wait_guarded(pid_t pid, const char *guard_dir, int *exit_code)
+static int wait_guarded(pid_t pid, const char *guard_dir, bool reap_orphans, int *exit_code)
 {
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	bool stopped = false;
@@ -91,7 +90,7 @@ static int wait_guarded(pid_t pid, const char *guard_dir, int *exit_code)
 	int r = proc_wait(pid, exit_code);
 	if (!stopped && r == 0 && *exit_code != 0 && disk_low(guard_dir))
 		stopped = true; /* it ended on the full disk before the next check */
-	reap_killed_sandbox(stopped);
+	reap_killed_sandbox(stopped && reap_orphans);
 	return stopped ? -ENOSPC : r;
 }
 
@@ -108,7 +107,7 @@ int untrusted_run(const struct untrusted_cmd *c, int *exit_code)
 		return -ENOSPC;
 	pid_t pid;
 	int r = proc_spawn(&spec, &pid);
-	return r < 0 ? r : wait_guarded(pid, guard, exit_code);
+	return r < 0 ? r : wait_guarded(pid, guard, c->reap_orphans, exit_code);
 }
 
 int untrusted_capture(const struct untrusted_cmd *c, struct buf *out, int err_fd, int *exit_code)

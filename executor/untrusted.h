@@ -37,6 +37,9 @@ struct untrusted_cmd {
 	const struct confinement *box; /* NULL = environment only, not confined */
 	struct failure *failure;       /* when the step could not start: the call and path that
 				    * failed (common/failure.h); NULL = not wanted */
+	bool reap_orphans;             /* the caller is a build worker, the subreaper of its steps
+					* and parent of nothing else: a step killed for the disk
+					* is waited for to its sandbox's end */
 };
 
 /* The bytes kept free on guard_dir's filesystem: 5% of its size, at most 1 GiB.
