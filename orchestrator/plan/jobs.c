@@ -4,8 +4,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -119,9 +121,15 @@ static char *build_log_path(const struct ctx *c, const struct job *j)
  * "error:", else make's "***" (newly allocated, or NULL). */
 static char *first_error_line(const char *log)
 {
-	FILE *f = fopen(log, "re");
-	if (!f)
+	/* build/make.log lies in an area a build wrote: never through a link, a regular file only. */
+	int fd = open(log, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *f = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
+	if (!f) {
+		if (fd >= 0)
+			close(fd);
 		return NULL;
+	}
 	char *line = NULL, *make_err = NULL, *found = NULL;
 	size_t cap = 0;
 	ssize_t n;
@@ -157,6 +165,20 @@ static void record_end(struct run *r, struct job *j, struct job_payload *p, bool
 	runlog_record(r->c->paths.dkms_tree, j);
 }
 
+/* Copies what a job wrote into *buf to `to`, then closes it. */
+static void show_buffer(FILE **buf, FILE *to)
+{
+	fflush(*buf);
+	rewind(*buf);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), *buf)) > 0)
+		fwrite(chunk, 1, n, to);
+	fflush(to);
+	fclose(*buf);
+	*buf = NULL;
+}
+
 static void job_finished(void *data, struct job *j)
 {
 	struct run *r = data;
@@ -172,31 +194,15 @@ static void job_finished(void *data, struct job *j)
 	r->progress.done++;
 	progress_clear(&r->progress);
 	if (p && p->buffer) {
-		fflush(p->buffer);
-		rewind(p->buffer);
 		/* Several builds' blocks: each says whose it is (an autoinstall block already
 		 * does); one build keeps dkms's text. */
 		if (r->builds > 1 && !p->announce)
 			fprintf(r->c->out, "%s/%s, %s, %s:\n", j->module, j->version, j->kernel, j->arch);
-		char buf[4096];
-		size_t n;
-		while ((n = fread(buf, 1, sizeof(buf), p->buffer)) > 0)
-			fwrite(buf, 1, n, r->c->out);
-		fflush(r->c->out);
-		fclose(p->buffer);
-		p->buffer = NULL;
+		show_buffer(&p->buffer, r->c->out);
 	}
 	if (p && p->err_buffer) { /* what the build said on stderr, after its block */
-		fflush(p->err_buffer);
-		rewind(p->err_buffer);
-		char buf[4096];
-		size_t n;
 		fflush(r->c->out);
-		while ((n = fread(buf, 1, sizeof(buf), p->err_buffer)) > 0)
-			fwrite(buf, 1, n, r->c->err);
-		fflush(r->c->err);
-		fclose(p->err_buffer);
-		p->err_buffer = NULL;
+		show_buffer(&p->err_buffer, r->c->err);
 	}
 	if (p && p->blank_after && j->kind == JOB_INSTALL && j->n_deps) {
 		/* autoinstall's blank line after each module it tried */
