@@ -35,6 +35,9 @@ struct tree_paths {
 #define LAYOUT_JOURNAL "journal"
 /* A result dir's (or a staged result's) manifest, relative to it. */
 #define LAYOUT_MANIFEST ".modforge/manifest"
+/* In a result dir, BUILD_DEPENDS_REBUILD's record of the version of dependency D it was
+ * built against: .dep_D (dkms's name). */
+#define LAYOUT_DEP_RECORD_PREFIX ".dep_"
 /* The directory in <t>/<m> that holds archived originals. */
 #define LAYOUT_ORIGINALS "original_module"
 

@@ -331,6 +331,14 @@ static int stage_results(struct build_state *s, const char *tmp)
 		error_lines(j->err, "Cannot write %s: %s", mfpath, strerror(-r));
 		return 7;
 	}
+	for (size_t i = 0; i < j->n_notes; i++) {
+		_cleanup_free_ char *path = path_join(tmp, j->notes[i].name);
+		r = write_file_atomic(path, j->notes[i].text, strlen(j->notes[i].text), 0644);
+		if (r < 0) {
+			error_lines(j->err, "Cannot write %s: %s", path, strerror(-r));
+			return 7;
+		}
+	}
 	return 0;
 }
 

@@ -29,6 +29,12 @@ struct build_record {
 	bool strip;
 };
 
+/* A small file the result gets besides the modules: a BUILD_DEPENDS_REBUILD record,
+ * .dep_<dependency> holding the version built against. name has no '/'. */
+struct build_note {
+	const char *name, *text;
+};
+
 struct build_job {
 	const char *dkms_tree, *source_tree;
 	const char *module, *version, *kernel, *arch;
@@ -38,6 +44,8 @@ struct build_job {
 	const char *pre_build, *post_build; /* "script args" relative to the build dir, or NULL */
 	const struct build_record *records;
 	size_t n_records;
+	const struct build_note *notes;
+	size_t n_notes;
 	char *const *build_env; /* NAME=value for every step (CC, KERNEL_CC, MAKEFLAGS) */
 	const int *keep_fds;    /* fds every step inherits: the jobserver pipe */
 	int n_keep_fds;

@@ -28,6 +28,8 @@ struct ctx {
 	char *parallel_jobs; /* make -j value; "" = plain -j */
 	int max_jobs;        /* build jobs run at once */
 	bool is_root;
+	bool modprobe_on_install;            /* --modprobe-on-install, or framework modprobe_on_install */
+	const char *sysfs_devices;           /* /sys/devices, or MODFORGE_SYSFS_DEVICES for tests */
 	bool sandbox;                        /* untrusted steps confined (off only with --no-sandbox) */
 	const struct sandbox_filter *filter; /* compiled once per run */
 	uid_t build_uid;                     /* as root: the user builds run as */

@@ -353,6 +353,14 @@ static int check_combinations(struct request *req, struct cli_error *err)
 		return fail(err, 8, false,
 			    xstrdup("You have specified both --binaries-only and --source-only.\n"
 				    "You cannot do this."));
+	if (req->symlink_modules)
+		return fail(
+			err, 2, true,
+			xstrdup("--symlink-modules is not supported by modforge: modules are installed as copies."));
+	if (req->rpm_safe_upgrade)
+		return fail(
+			err, 2, true,
+			xstrdup("--rpm_safe_upgrade is not supported by modforge (it serves RPM upgrade scriptlets)."));
 	if (req->kernels.n != req->arches.n && req->arches.n > 1)
 		return fail(err, 1, false,
 			    xstrdup("If more than one arch is specified on the command line, then there\n"

@@ -116,7 +116,8 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 		if (!sl->planned)
 			continue;
 		_cleanup_free_ char *src = tree_source_link(&a->c->paths, k->module, k->version);
-		sl->build_job = jobs_plan_build(a->c, s, k->module, k->version, tg, sl->conf, src, &provided, true, -1);
+		sl->build_job = jobs_plan_build(a->c, s, k->module, k->version, tg, sl->conf, src, &provided,
+						BUILD_FOR_INSTALL, -1);
 		struct job_payload *p = s->payloads[sl->build_job];
 		p->announce = xasprintf("Autoinstall of module %s/%s for kernel %s (%s)", k->module, k->version,
 					tg->kernel, tg->arch);
@@ -139,6 +140,10 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 		if (sl->missing.len)
 			s->plan.jobs[sl->build_job].state = JOB_SKIPPED;
 	}
+	for (size_t i = 0; i < a->n; i++)
+		if (a->cands[i].slots[t].planned && !a->cands[i].slots[t].missing.len)
+			jobs_plan_rebuild_dependents(a->c, s, a->cands[i].module, a->cands[i].version, tg,
+						     a->cands[i].slots[t].install_job);
 }
 
 /* Orders candidates by when their install ended on target t: how dkms lists them. */

@@ -272,10 +272,12 @@ static int build_or_install(struct ctx *c, bool install)
 		for (size_t i = 0; i < l.tl.n; i++) {
 			struct target *t = &l.tl.items[i];
 			size_t b = jobs_plan_build(c, s, sj->module, sj->version, t, l.confs[i], sj->source, NULL,
-						   install, add);
+						   install ? BUILD_FOR_INSTALL : BUILD_ASKED, add);
 			plan_dep(&s->plan, b, eval);
-			if (install)
-				jobs_plan_install(s, sj->module, sj->version, t, l.confs[i], b, DEP_SUCCESS);
+			if (!install)
+				continue;
+			size_t in = jobs_plan_install(s, sj->module, sj->version, t, l.confs[i], b, DEP_SUCCESS);
+			jobs_plan_rebuild_dependents(c, s, sj->module, sj->version, t, in);
 		}
 		e = jobs_run_or_print(c, s);
 	}

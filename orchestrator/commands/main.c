@@ -157,6 +157,22 @@ static const char *pick(const char *cli, const char *framework, const char *buil
 /* The most jobs at once; -j 0 (dkms: make -j, no limit) means as many. */
 #define JOBS_MAX 1024
 
+/* framework.conf settings dkms has and modforge does not act on: said, never silent. */
+static void warn_ignored_framework(const struct ctx *c, const struct framework *fw)
+{
+	const struct {
+		const char *name, *value, *why;
+	} ignored[] = {
+		{ "symlink_modules", fw->symlink_modules, "modules are installed as copies" },
+		{ "build_environment", fw->build_environment, "builds get a fixed environment" },
+		{ "try_sign_modules", fw->try_sign_modules, "modules are signed whenever a key is configured" },
+	};
+	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
+		if (ignored[i].value && *ignored[i].value)
+			ctx_warn(c, "framework.conf sets %s, which modforge does not support (%s); ignored.",
+				 ignored[i].name, ignored[i].why);
+}
+
 /* Fills c from the request, framework.conf and the environment. Returns 0 or an exit
  * code with the error printed (a -j that is not a number). */
 static int setup_ctx(struct ctx *c, const struct request *req, const char *prog, struct framework *fw)
@@ -166,6 +182,8 @@ static int setup_ctx(struct ctx *c, const struct request *req, const char *prog,
 	c->release = "modforge-" MODFORGE_VERSION;
 	const char *etc = getenv("MODFORGE_ETC_DKMS");
 	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
+	const char *sys = getenv("MODFORGE_SYSFS_DEVICES");
+	c->sysfs_devices = sys && *sys ? sys : "/sys/devices";
 	(void)framework_read(c->etc_dkms, fw);
 	c->fw = fw;
 	c->paths.dkms_tree = pick(req->dkms_tree, fw->dkms_tree, "/var/lib/dkms");
@@ -176,6 +194,8 @@ static int setup_ctx(struct ctx *c, const struct request *req, const char *prog,
 	c->out = stdout;
 	c->err = stderr;
 	c->is_root = geteuid() == 0;
+	c->modprobe_on_install = req->modprobe_on_install || (fw->modprobe_on_install && *fw->modprobe_on_install);
+	warn_ignored_framework(c, fw);
 	const char *from = req->parallel_jobs ? "-j"
 		: fw->parallel_jobs           ? "parallel_jobs in framework.conf"
 					      : "parallel_jobs in the environment";

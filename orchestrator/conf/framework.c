@@ -20,7 +20,7 @@ static const char framework_sh[] =
 	SOURCE_FRAMEWORK_SH
 	"for v in source_tree dkms_tree install_tree parallel_jobs verbose sign_file mok_signing_key \\\n"
 	"         mok_certificate compress_gzip_opts compress_xz_opts compress_zstd_opts \\\n"
-	"         post_transaction; do\n"
+	"         post_transaction modprobe_on_install symlink_modules build_environment try_sign_modules; do\n"
 	"  [ -n \"${!v+x}\" ] && printf '%s\\0%s\\0' \"$v\" \"${!v}\"\n"
 	"done\n"
 	"exit 0\n";
@@ -33,7 +33,8 @@ static const struct {
 #define F(n) { #n, offsetof(struct framework, n) }
 	F(source_tree), F(dkms_tree), F(install_tree), F(parallel_jobs), F(verbose), F(sign_file),
 	F(mok_signing_key), F(mok_certificate), F(compress_gzip_opts), F(compress_xz_opts),
-	F(compress_zstd_opts), F(post_transaction),
+	F(compress_zstd_opts), F(post_transaction), F(modprobe_on_install),
+	F(symlink_modules), F(build_environment), F(try_sign_modules),
 #undef F
 };
 /* clang-format on */

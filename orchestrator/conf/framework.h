@@ -15,6 +15,9 @@ struct framework {
 	char *sign_file, *mok_signing_key, *mok_certificate; /* signing (reference §5.1) */
 	char *compress_gzip_opts, *compress_xz_opts, *compress_zstd_opts;
 	char *post_transaction;
+	char *modprobe_on_install; /* non-empty: as --modprobe-on-install */
+	/* dkms reads these; modforge does not act on them, and says so when one is set. */
+	char *symlink_modules, *build_environment, *try_sign_modules;
 };
 
 /* Reads the files under etc_dkms (missing ones are fine). Returns 0 or -errno. */

@@ -132,11 +132,12 @@ static void check_depends(const struct ctx *c, const struct job *j, const struct
 
 /* dkms's checks before a build, in its order; leaves d->verdict BUILD_GO when it builds. */
 static void check(const struct ctx *c, const struct job *j, const struct target *t, const struct module_conf *conf,
-		  const char *source_dir, const struct strv *provided, bool for_install, struct build_decision *d)
+		  const char *source_dir, const struct strv *provided, enum build_purpose why, struct build_decision *d)
 {
 	const struct tree_paths *tp = &c->paths;
+	bool for_install = why != BUILD_ASKED;
 	if (tree_is_built(tp, j->module, j->version, j->kernel, j->arch)) {
-		if (for_install || !c->req->force) {
+		if (why != BUILD_AGAIN && (for_install || !c->req->force)) {
 			d->verdict = BUILD_SKIP_BUILT;
 			if (!for_install)
 				d->message = xasprintf("Module %s/%s already built for kernel %s (%s), skip. "
@@ -223,6 +224,11 @@ static void decide_cache(const struct ctx *c, const struct job *j, const struct 
 		d->no_cache = "--no-cache";
 		return;
 	}
+	if (conf->n_build_depends) {
+		/* What it is built against (another module's result) is not in the key. */
+		d->no_cache = "built against its BUILD_DEPENDS' results";
+		return;
+	}
 	if (conf->post_build && *conf->post_build) {
 		d->no_cache = "POST_BUILD may do more than leave files";
 		return;
@@ -257,13 +263,13 @@ int decide_cache_key(const struct job *j, const struct target *t, const struct m
 }
 
 void decide_build(const struct ctx *c, const struct job *j, const struct target *t, const struct module_conf *conf,
-		  const char *source_dir, const struct strv *provided, bool for_install, struct build_decision *d)
+		  const char *source_dir, const struct strv *provided, enum build_purpose why, struct build_decision *d)
 {
 	memset(d, 0, sizeof(*d));
 	d->env = (struct strv)STRV_INIT;
 	d->sign = &t->sign;
 	d->source_dir = xstrdup(source_dir);
-	check(c, j, t, conf, source_dir, provided, for_install, d);
+	check(c, j, t, conf, source_dir, provided, why, d);
 	if (d->verdict != BUILD_GO)
 		return;
 	d->records = xcalloc(conf->n_records ? conf->n_records : 1, sizeof(*d->records));
@@ -296,7 +302,7 @@ void decide_build(const struct ctx *c, const struct job *j, const struct target 
 			framework_value(fw, fw->compress_xz_opts, "compress_xz_opts"),
 			framework_value(fw, fw->compress_zstd_opts, "compress_zstd_opts"),
 		};
-	decide_cache(c, j, t, conf, for_install, d);
+	decide_cache(c, j, t, conf, why != BUILD_ASKED, d);
 }
 
 static const char *const verdict_names[] = {

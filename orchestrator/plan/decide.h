@@ -34,6 +34,14 @@ enum build_verdict {
 	BUILD_REFUSE,     /* the job ends with code, saying message */
 };
 
+/* Why a build is planned. */
+enum build_purpose {
+	BUILD_ASKED,       /* build: said "already built, skip" when built; --force rebuilds */
+	BUILD_FOR_INSTALL, /* an install needs it: silent when built, never redone by --force */
+	BUILD_AGAIN,       /* BUILD_DEPENDS_REBUILD: built against an older dependency, so
+			    * unbuilt and built again for an install */
+};
+
 struct build_decision {
 	enum build_verdict verdict;
 	int code;                     /* BUILD_REFUSE: 3, 77, 8, 21 or 13 */
@@ -42,7 +50,7 @@ struct build_decision {
 	bool after_prologue;          /* shown after the signing prologue (BUILD_DEPENDS) */
 	char *make_warning;           /* BUILD_GO: the MAKE passes its own -j (shown last) */
 	char *excluded;               /* BUILD_EXCLUSIVE's reason (code 77), for the summary */
-	bool unbuild_first;           /* --force on a built one: an unbuild job of the plan goes first */
+	bool unbuild_first;           /* --force or BUILD_AGAIN on a built one: an unbuild job goes first */
 	struct build_record *records; /* the records not excluded by their own BUILD_EXCLUSIVE_* */
 	size_t n_records;
 	char *make_command;         /* final, as dkms runs it */
@@ -67,10 +75,10 @@ void decide_target(const struct ctx *c, struct target *t);
  * already ran). source_dir: where the module's source is when the plan is made (a source
  * tree an add job of the plan will copy, or the tree's source link). provided: the
  * modules jobs of this plan install before this build (their BUILD_DEPENDS edges), not
- * counted missing. for_install: a build an install needs (silent when already built,
- * never redone by --force). */
+ * counted missing. */
 void decide_build(const struct ctx *c, const struct job *j, const struct target *t, const struct module_conf *conf,
-		  const char *source_dir, const struct strv *provided, bool for_install, struct build_decision *d);
+		  const char *source_dir, const struct strv *provided, enum build_purpose why,
+		  struct build_decision *d);
 
 /* (Re)computes d->cache_key from what was decided and the certificate as it is now (the
  * store job of a build whose key pair the run made). Returns 0 or -errno ("" then). */

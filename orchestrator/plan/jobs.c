@@ -66,6 +66,8 @@ void jobs_release(struct job_set *s)
 		if (p->err_buffer)
 			fclose(p->err_buffer);
 		free(p->announce);
+		if (p->owns_conf)
+			conf_free(p->conf);
 		free(p->source);
 		free(p->keygen_warning);
 		build_decision_release(&p->build);

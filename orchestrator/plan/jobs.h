@@ -7,7 +7,7 @@
  * depmod, the cache store and the rest in-process, each under the tree's lock).
  *
  * Ownership: payloads are owned by the command's struct job_set and freed with it; a
- * payload only borrows its target and conf.
+ * payload only borrows its target and (unless owns_conf) its conf.
  */
 #ifndef MODFORGE_JOBS_H
 #define MODFORGE_JOBS_H
@@ -26,7 +26,8 @@ struct target;
 
 struct job_payload {
 	const struct target *target;
-	struct module_conf *conf;    /* for this target (borrowed) */
+	struct module_conf *conf;    /* for this target (borrowed, unless owns_conf) */
+	bool owns_conf;              /* conf is freed with the payload */
 	bool blank_after;            /* print "" after the job (remove's per-kernel spacing) */
 	bool blank_before;           /* print "" before the job (uninstall's spacing) */
 	char *announce;              /* printed before the job starts (autoinstall; owned) */
@@ -65,12 +66,12 @@ struct job_set {
  * (when link: not when it is there already), then POST_ADD. */
 size_t jobs_plan_add(struct job_set *s, const char *m, const char *v, struct module_conf *conf, const char *source,
 		     bool copy, bool link);
-/* A build of m/v for t, decided now (decide_build): with --force on a built one an
- * unbuild first; a keygen job before it when it signs with a key still to be made; a
+/* A build of m/v for t, decided now (decide_build): with --force (or BUILD_AGAIN) on a
+ * built one an unbuild first; a keygen job before it when it signs with a key still to be made; a
  * store into the build cache after it. after: a job it waits for (an add), or -1. */
 size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v, struct target *t,
-		       struct module_conf *conf, const char *source_dir, const struct strv *provided, bool for_install,
-		       long after);
+		       struct module_conf *conf, const char *source_dir, const struct strv *provided,
+		       enum build_purpose why, long after);
 /* The depmod of t's kernel (one per kernel per plan), created on first use. */
 size_t jobs_plan_depmod(struct job_set *s, const struct target *t);
 /* install m/v on t after job after (a build), then t's depmod, which waits for the
@@ -85,6 +86,12 @@ size_t jobs_plan_unbuild(struct job_set *s, const char *m, const char *v, const 
 /* remove m/v: after every job so far, its leftover .tmp_* build dirs go; and when every
  * one of them succeeded, the version itself (when nothing else is left in it). */
 size_t jobs_plan_remove(struct job_set *s, const char *m, const char *v);
+/* BUILD_DEPENDS_REBUILD (rebuild.c): after job install (of m/v on t), every other module
+ * built for t that depends on m, sets BUILD_DEPENDS_REBUILD=yes and was built against
+ * another version of m (or records none) is uninstalled, unbuilt, built and installed
+ * again, as dkms does after each install. Not with --force (as dkms). */
+void jobs_plan_rebuild_dependents(const struct ctx *c, struct job_set *s, const char *m, const char *v,
+				  struct target *t, size_t install);
 /* Ends a plan: framework.conf's post_transaction after every other job, when set. */
 void jobs_plan_finish(const struct ctx *c, struct job_set *s);
 

@@ -151,6 +151,33 @@ static bool restore(struct run *r, const struct job *j, struct job_payload *p, F
 	return true;
 }
 
+/* BUILD_DEPENDS_REBUILD (not with --force, as dkms): the version of each dependency
+ * installed now goes into the result as .dep_<dependency>, so that a later install of
+ * another version rebuilds this one (plan/rebuild.c). notes has room for every
+ * BUILD_DEPENDS; texts holds their strings. Returns how many. */
+static size_t dependency_notes(const struct ctx *c, const struct job *j, const struct module_conf *conf,
+			       struct build_note *notes, struct strv *texts)
+{
+	if (!conf->build_depends_rebuild || c->req->force)
+		return 0;
+	size_t n = 0;
+	for (size_t i = 0; i < conf->n_build_depends; i++) {
+		const char *d = conf->build_depends[i];
+		char *v = tree_installed_version(&c->paths, d, j->kernel, j->arch);
+		if (!v || strchr(d, '/')) {
+			free(v);
+			continue;
+		}
+		strv_pushf(texts, LAYOUT_DEP_RECORD_PREFIX "%s", d);
+		strv_pushf(texts, "%s\n", v);
+		free(v);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++)
+		notes[i] = (struct build_note){ texts->items[2 * i], texts->items[2 * i + 1] };
+	return n;
+}
+
 /* Forks the worker (the slot is held). Returns 0 or -errno. */
 static int fork_build(struct run *r, const struct job *j, struct job_payload *p, bool signs, FILE *out, pid_t *pid)
 {
@@ -175,6 +202,10 @@ static int fork_build(struct run *r, const struct job *j, struct job_payload *p,
 		w.job.n_keep_fds = 2;
 	}
 	w.job.box = &box.box;
+	_cleanup_strv_ struct strv texts = STRV_INIT;
+	_cleanup_free_ struct build_note *notes = xcalloc(p->conf->n_build_depends + 1, sizeof(*notes));
+	w.job.notes = notes;
+	w.job.n_notes = dependency_notes(c, j, p->conf, notes, &texts);
 	if (c->sandbox) {
 		w.job.work_dir = work;
 		w.job.source_view = src_view;
@@ -193,7 +224,7 @@ static void redecide_if_stale(const struct ctx *c, const struct job *j, struct j
 		return;
 	_cleanup_free_ char *src = xstrdup(p->build.source_dir);
 	build_decision_release(&p->build);
-	decide_build(c, j, p->target, p->conf, src, NULL, p->for_install, &p->build);
+	decide_build(c, j, p->target, p->conf, src, NULL, p->for_install ? BUILD_FOR_INSTALL : BUILD_ASKED, &p->build);
 }
 
 /* A build that ends before its signing prologue: already built (also by another run

@@ -36,15 +36,15 @@ static size_t keygen_job(struct job_set *s)
 }
 
 size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v, struct target *t,
-		       struct module_conf *conf, const char *source_dir, const struct strv *provided, bool for_install,
-		       long after)
+		       struct module_conf *conf, const char *source_dir, const struct strv *provided,
+		       enum build_purpose why, long after)
 {
 	decide_target(c, t);
 	size_t b;
 	struct job_payload *p = jobs_add(s, JOB_BUILD, m, v, t, &b);
 	p->conf = conf;
-	p->for_install = for_install;
-	decide_build(c, &s->plan.jobs[b], t, conf, source_dir, provided, for_install, &p->build);
+	p->for_install = why != BUILD_ASKED;
+	decide_build(c, &s->plan.jobs[b], t, conf, source_dir, provided, why, &p->build);
 	if (after >= 0)
 		plan_dep(&s->plan, b, (size_t)after);
 	/* Unconfined, the one build area of a module/version makes its builds take turns;

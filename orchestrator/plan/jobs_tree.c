@@ -14,6 +14,7 @@
 #include "executor/cache.h"
 #include "executor/install.h"
 #include "executor/journal.h"
+#include "executor/modalias.h"
 #include "executor/treelock.h"
 #include "orchestrator/conf/conf.h"
 #include "orchestrator/plan/sandbox_policy.h"
@@ -257,6 +258,27 @@ static int run_unbuild(struct run *r, struct job *j, struct job_payload *p)
 	return 0;
 }
 
+/* --modprobe-on-install: after installs for the running kernel, as dkms. */
+static void modprobe_if_asked(struct run *r, const struct job *j)
+{
+	const struct ctx *c = r->c;
+	if (!c->modprobe_on_install)
+		return;
+	bool installed = false;
+	for (size_t i = 0; i < r->set->plan.n && !installed; i++) {
+		const struct job *in = &r->set->plan.jobs[i];
+		installed = in->kind == JOB_INSTALL && in->state == JOB_DONE && strcmp(in->kernel, j->kernel) == 0 &&
+			strcmp(in->arch, j->arch) == 0;
+	}
+	_cleanup_free_ char *running = host_release();
+	if (!installed || strcmp(running, j->kernel) != 0)
+		return;
+	fflush(c->out);
+	int e = modalias_load(c->sysfs_devices, "/lib/systemd/system/systemd-modules-load.service", c->err);
+	if (e < 0)
+		ctx_warn(c, "--modprobe-on-install: cannot read %s: %s", c->sysfs_devices, strerror(-e));
+}
+
 static int run_depmod(struct run *r, struct job *j)
 {
 	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
@@ -270,6 +292,7 @@ static int run_depmod(struct run *r, struct job *j)
 		       r->c->out, r->c->err))
 		return 6;
 	journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
+	modprobe_if_asked(r, j);
 	return 0;
 }
 
@@ -371,6 +394,10 @@ int run_tree_job(struct run *r, struct job *j, struct job_payload *p)
 	case JOB_STORE: return run_store(r, j, p); /* the cache is atomic on its own */
 	case JOB_POST_TRANSACTION: return run_post_transaction(r);
 	default: break;
+	}
+	if (p && p->announce) { /* a rebuild for BUILD_DEPENDS_REBUILD starts here */
+		fprintf(r->c->out, "%s", p->announce);
+		fflush(r->c->out);
 	}
 	int lock;
 	int le = tree_lock(r->c->paths.dkms_tree, true, r->c->err, &lock);

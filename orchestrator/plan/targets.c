@@ -21,7 +21,7 @@ char *host_arch(void)
 	return xstrdup(u.machine);
 }
 
-static char *host_release(void)
+char *host_release(void)
 {
 	struct utsname u;
 	if (uname(&u) < 0)

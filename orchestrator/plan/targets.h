@@ -53,5 +53,7 @@ bool target_has_headers(const struct target *t);
 void targets_release(struct target_list *l);
 /* Returns `uname -m` (newly allocated). */
 char *host_arch(void);
+/* The running kernel (uname -r). */
+char *host_release(void);
 
 #endif

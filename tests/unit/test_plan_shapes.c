@@ -154,7 +154,7 @@ static void test_build_fresh(void)
 	_cleanup_buf_ struct buf before = BUF_INIT, after = BUF_INIT;
 	fixture_snapshot(x.root, &before);
 	struct job_set s = JOB_SET_INIT;
-	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	const struct build_decision *d = &s.payloads[b]->build;
 	CHECK(d->verdict == BUILD_GO);
 	CHECK(d->n_records == 1);
@@ -177,7 +177,7 @@ static void test_build_fresh(void)
 	CHECK(st >= 0 && has_dep(&s, (size_t)st, b, DEP_SUCCESS));
 	CHECK(s.plan.jobs[b].lock == NULL); /* confined: a private area */
 	/* the second kernel signs nothing: no wait for the keygen job, and a cache key */
-	size_t b2 = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[1], &x.conf, src, NULL, false, -1);
+	size_t b2 = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[1], &x.conf, src, NULL, BUILD_ASKED, -1);
 	const struct build_decision *d2 = &s.payloads[b2]->build;
 	CHECK(d2->sign->hash == NULL && !has_dep(&s, b2, (size_t)s.keygen, DEP_ORDER));
 	_cleanup_free_ char *no_config = xasprintf(
@@ -185,7 +185,7 @@ static void test_build_fresh(void)
 	CHECK_STR(d2->sign->prologue, no_config);
 	CHECK(strlen(d2->cache_key) == 64);
 	/* a second build for the signing kernel (another module) shares the keygen job */
-	size_t b3 = jobs_plan_build(&x.c, &s, "n", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b3 = jobs_plan_build(&x.c, &s, "n", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	CHECK(count_kind(&s, JOB_KEYGEN) == 1 && has_dep(&s, b3, (size_t)s.keygen, DEP_ORDER));
 	fixture_snapshot(x.root, &after);
 	CHECK_STR(after.data, before.data); /* making a plan changes nothing */
@@ -202,7 +202,7 @@ static void test_build_cache_and_lock(void)
 	fx_targets(&x, K);
 	_cleanup_free_ char *src = src_dir(&x);
 	struct job_set s = JOB_SET_INIT;
-	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	const struct build_decision *d = &s.payloads[b]->build;
 	CHECK(d->verdict == BUILD_GO && !d->sign->needs_key);
 	CHECK(count_kind(&s, JOB_KEYGEN) == 0);
@@ -215,42 +215,58 @@ static void test_build_cache_and_lock(void)
 	char key[65];
 	memcpy(key, d->cache_key, sizeof(key));
 	struct job_set s2 = JOB_SET_INIT;
-	size_t b2 = jobs_plan_build(&x.c, &s2, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b2 = jobs_plan_build(&x.c, &s2, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	CHECK_STR(s2.payloads[b2]->build.cache_key, key);
 	jobs_release(&s2);
 	/* a cache entry for it: cached, no store */
 	_cleanup_free_ char *entry = xasprintf("%s/.modforge/cache/%s/module", x.dkms, key);
 	mkdir_p(entry, 0755);
 	struct job_set s3 = JOB_SET_INIT;
-	size_t b3 = jobs_plan_build(&x.c, &s3, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b3 = jobs_plan_build(&x.c, &s3, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	CHECK(s3.payloads[b3]->build.cached);
 	CHECK(count_kind(&s3, JOB_STORE) == 0);
 	jobs_release(&s3);
 	/* --force: built for real though the cache holds it, and stored */
 	x.req.force = true;
 	struct job_set s3f = JOB_SET_INIT;
-	size_t b3f = jobs_plan_build(&x.c, &s3f, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b3f = jobs_plan_build(&x.c, &s3f, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	CHECK(!s3f.payloads[b3f]->build.cached && count_kind(&s3f, JOB_STORE) == 1);
 	jobs_release(&s3f);
 	/* ... but an install's build (never redone by --force) is still taken from it */
 	s3f = (struct job_set)JOB_SET_INIT;
-	b3f = jobs_plan_build(&x.c, &s3f, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, true, -1);
+	b3f = jobs_plan_build(&x.c, &s3f, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_FOR_INSTALL, -1);
 	CHECK(s3f.payloads[b3f]->build.cached);
 	jobs_release(&s3f);
 	x.req.force = false;
 	/* --no-cache, and a POST_BUILD: neither looked up nor stored, and why */
 	x.req.no_cache = true;
 	struct job_set s4 = JOB_SET_INIT;
-	size_t b4 = jobs_plan_build(&x.c, &s4, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b4 = jobs_plan_build(&x.c, &s4, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	CHECK_STR(s4.payloads[b4]->build.no_cache, "--no-cache");
 	CHECK(count_kind(&s4, JOB_STORE) == 0);
 	jobs_release(&s4);
 	x.req.no_cache = false;
 	x.conf.post_build = "post.sh";
 	struct job_set s5 = JOB_SET_INIT;
-	size_t b5 = jobs_plan_build(&x.c, &s5, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b5 = jobs_plan_build(&x.c, &s5, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	CHECK(s5.payloads[b5]->build.cache_key[0] == '\0' && count_kind(&s5, JOB_STORE) == 0);
 	jobs_release(&s5);
+	/* BUILD_DEPENDS: what it is built against is not in the key, so never cached */
+	x.conf.post_build = NULL;
+	char *deps[] = { "dep" };
+	x.conf.build_depends = deps;
+	x.conf.n_build_depends = 1;
+	struct job_set s6 = JOB_SET_INIT;
+	_cleanup_strv_ struct strv dep_provided = STRV_INIT;
+	strv_push(&dep_provided, "dep");
+	size_t b6 = jobs_plan_build(&x.c, &s6, "m", "1.0", &x.tl.items[0], &x.conf, src, &dep_provided, BUILD_ASKED,
+				    -1);
+	CHECK(s6.payloads[b6]->build.verdict == BUILD_GO);
+	CHECK(s6.payloads[b6]->build.cache_key[0] == '\0' && count_kind(&s6, JOB_STORE) == 0);
+	CHECK(s6.payloads[b6]->build.no_cache && strstr(s6.payloads[b6]->build.no_cache, "BUILD_DEPENDS"));
+	x.conf.build_depends = NULL;
+	x.conf.n_build_depends = 0;
+	jobs_release(&s6);
 	jobs_release(&s);
 	fx_release(&x);
 }
@@ -264,7 +280,7 @@ static void test_build_built(void)
 	fx_targets(&x, K);
 	_cleanup_free_ char *src = src_dir(&x);
 	struct job_set s = JOB_SET_INIT;
-	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	const struct build_decision *d = &s.payloads[b]->build;
 	CHECK(d->verdict == BUILD_SKIP_BUILT);
 	CHECK(d->message && strstr(d->message, "already built for kernel " K " (" A "), skip.") != NULL);
@@ -272,14 +288,14 @@ static void test_build_built(void)
 	jobs_release(&s);
 	/* an install's build: silent */
 	s = (struct job_set)JOB_SET_INIT;
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, true, -1);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_FOR_INSTALL, -1);
 	CHECK(s.payloads[b]->build.verdict == BUILD_SKIP_BUILT && s.payloads[b]->build.message == NULL);
 	jobs_release(&s);
 	/* --force: an unbuild job first, after what the build waits for */
 	x.req.force = true;
 	s = (struct job_set)JOB_SET_INIT;
 	size_t add = jobs_plan_add(&s, "m", "1.0", &x.conf, src, false, true);
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, (long)add);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, (long)add);
 	long ub = plan_find(&s.plan, JOB_UNBUILD, "m", "1.0", K, A);
 	CHECK(s.payloads[b]->build.verdict == BUILD_GO && s.payloads[b]->build.unbuild_first);
 	CHECK(ub >= 0 && has_dep(&s, b, (size_t)ub, DEP_SUCCESS) && has_dep(&s, (size_t)ub, add, DEP_SUCCESS));
@@ -287,8 +303,15 @@ static void test_build_built(void)
 	jobs_release(&s);
 	/* --force of an install's build: never redone */
 	s = (struct job_set)JOB_SET_INIT;
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, true, -1);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_FOR_INSTALL, -1);
 	CHECK(s.payloads[b]->build.verdict == BUILD_SKIP_BUILT && count_kind(&s, JOB_UNBUILD) == 0);
+	jobs_release(&s);
+	x.req.force = false;
+	/* BUILD_DEPENDS_REBUILD's build again: unbuilt first, then built for the install */
+	s = (struct job_set)JOB_SET_INIT;
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_AGAIN, -1);
+	CHECK(s.payloads[b]->build.verdict == BUILD_GO && s.payloads[b]->build.unbuild_first);
+	CHECK(s.payloads[b]->for_install && s.payloads[b]->build.message == NULL && count_kind(&s, JOB_UNBUILD) == 1);
 	jobs_release(&s);
 	fx_release(&x);
 }
@@ -304,7 +327,7 @@ static void test_build_refused(void)
 	x.conf.excl_kernel = "^5\\.";
 	x.rec.excl_kernel = "^5\\.";
 	struct job_set s = JOB_SET_INIT;
-	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	const struct build_decision *d = &s.payloads[b]->build;
 	CHECK(d->verdict == BUILD_REFUSE && d->code == 77 && !d->message_is_error && !d->after_prologue);
 	CHECK(d->excluded && strstr(d->excluded, "BUILD_EXCLUSIVE_KERNEL") != NULL);
@@ -315,7 +338,7 @@ static void test_build_refused(void)
 	/* no headers: 21 */
 	fx_targets(&x, K_BARE);
 	s = (struct job_set)JOB_SET_INIT;
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	d = &s.payloads[b]->build;
 	CHECK(d->verdict == BUILD_REFUSE && d->code == 21 && d->message_is_error);
 	CHECK(d->message && strstr(d->message, "Your kernel headers for kernel " K_BARE " cannot be found") != NULL);
@@ -325,7 +348,7 @@ static void test_build_refused(void)
 	_cleanup_free_ char *empty = path_join(x.root, "empty");
 	mkdir_p(empty, 0755);
 	s = (struct job_set)JOB_SET_INIT;
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, empty, NULL, false, -1);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, empty, NULL, BUILD_ASKED, -1);
 	CHECK(s.payloads[b]->build.verdict == BUILD_REFUSE && s.payloads[b]->build.code == 8);
 	jobs_release(&s);
 	/* a missing BUILD_DEPENDS: 13, said after the signing prologue */
@@ -333,7 +356,7 @@ static void test_build_refused(void)
 	x.conf.build_depends = x.build_depends;
 	x.conf.n_build_depends = 1;
 	s = (struct job_set)JOB_SET_INIT;
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	d = &s.payloads[b]->build;
 	CHECK(d->verdict == BUILD_REFUSE && d->code == 13 && d->after_prologue);
 	CHECK(d->message && strstr(d->message, "missing BUILD_DEPENDS: dep.") != NULL);
@@ -342,14 +365,14 @@ static void test_build_refused(void)
 	struct strv provided = STRV_INIT;
 	strv_push(&provided, "dep");
 	s = (struct job_set)JOB_SET_INIT;
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, &provided, true, -1);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, &provided, BUILD_FOR_INSTALL, -1);
 	CHECK(s.payloads[b]->build.verdict == BUILD_GO && s.payloads[b]->build.message == NULL);
 	jobs_release(&s);
 	strv_release(&provided);
 	/* ... and with --force, a warning */
 	x.req.force = true;
 	s = (struct job_set)JOB_SET_INIT;
-	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	d = &s.payloads[b]->build;
 	CHECK(d->verdict == BUILD_GO && d->message && strstr(d->message, "Warning: Trying to build module") != NULL);
 	jobs_release(&s);
@@ -365,7 +388,7 @@ static void test_install_and_removal_shapes(void)
 	_cleanup_free_ char *src = src_dir(&x);
 	const struct target *t = &x.tl.items[0];
 	struct job_set s = JOB_SET_INIT;
-	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, true, -1);
+	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_FOR_INSTALL, -1);
 	size_t in = jobs_plan_install(&s, "m", "1.0", t, &x.conf, b, DEP_SUCCESS);
 	size_t dm = jobs_plan_depmod(&s, t);
 	CHECK(has_dep(&s, in, b, DEP_SUCCESS) && has_dep(&s, dm, in, DEP_SUCCESS));
@@ -432,7 +455,7 @@ static void test_compiler(void)
 	/* the build's environment carries them */
 	_cleanup_free_ char *src = src_dir(&x);
 	struct job_set s = JOB_SET_INIT;
-	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, false, -1);
+	size_t b = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
 	const struct strv *env = &s.payloads[b]->build.env;
 	CHECK(env->n == 4 && strv_contains(env, "CC=clang") && strv_contains(env, "KERNEL_CC=clang") &&
 	      strv_contains(env, "LD=ld.lld") && strv_contains(env, "KERNEL_LD=ld.lld"));
