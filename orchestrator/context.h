@@ -41,5 +41,9 @@ struct ctx {
 void ctx_error(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* dkms's warn(): "Warning: " + each line, on err. */
 void ctx_warn(const struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* dkms's check_rw_dkms_tree for any directory a command changes: 0, or 1 after saying
+ * "No write access to <what> at <dir>" (and why, when it is not a permission: it does not
+ * exist, a read-only file system). */
+int ctx_check_writable(const struct ctx *c, const char *what, const char *dir);
 
 #endif

@@ -238,6 +238,8 @@ static int autoinstall_run(struct autoinstall *a)
 		ret = 11;
 	} else if (a->c->req->dry_run) {
 		jobs_print_plan(a->c, &s);
+	} else if (any && jobs_check_writable(a->c, &s)) {
+		ret = 1;
 	} else if (any) {
 		int run = jobs_run(a->c, &s);
 		bool bad = false;

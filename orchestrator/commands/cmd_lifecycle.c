@@ -29,16 +29,7 @@ int check_root(const struct ctx *c)
 	return 1;
 }
 
-int check_rw_dkms_tree(const struct ctx *c)
-{
-	if (access(c->paths.dkms_tree, W_OK) == 0)
-		return 0;
-	if (errno == ENOENT || errno == ENOTDIR)
-		ctx_error(c, "No write access to DKMS tree at %s: it does not exist.", c->paths.dkms_tree);
-	else
-		ctx_error(c, "No write access to DKMS tree at %s", c->paths.dkms_tree);
-	return 1;
-}
+int check_rw_dkms_tree(const struct ctx *c) { return ctx_check_writable(c, "DKMS tree", c->paths.dkms_tree); }
 
 int check_module_args(const struct ctx *c, const char *action)
 {

@@ -284,8 +284,26 @@ void jobs_weigh(const struct ctx *c, struct job_set *s)
 	s->plan.slots = c->max_jobs;
 }
 
+int jobs_check_writable(const struct ctx *c, const struct job_set *s)
+{
+	bool dkms_tree = false, install_tree = false;
+	for (size_t i = 0; i < s->plan.n; i++) {
+		enum job_kind k = s->plan.jobs[i].kind;
+		dkms_tree |= k != JOB_EVAL && k != JOB_POST_TRANSACTION && s->plan.jobs[i].state == JOB_PENDING;
+		install_tree |= k == JOB_INSTALL || k == JOB_UNINSTALL;
+	}
+	if (dkms_tree && ctx_check_writable(c, "DKMS tree", c->paths.dkms_tree))
+		return 1;
+	if (install_tree && is_dir(c->paths.install_tree) &&
+	    ctx_check_writable(c, "the module tree", c->paths.install_tree))
+		return 1;
+	return 0;
+}
+
 int jobs_run(struct ctx *c, struct job_set *s)
 {
+	if (jobs_check_writable(c, s))
+		return 1;
 	size_t builds = 0;
 	for (size_t i = 0; i < s->plan.n; i++)
 		builds += s->plan.jobs[i].kind == JOB_BUILD;

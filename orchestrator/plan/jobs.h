@@ -100,6 +100,10 @@ struct job_payload *jobs_add(struct job_set *s, enum job_kind kind, const char *
 			     const struct target *t, size_t *id);
 /* Sets every job's weight (recorded durations) and the plan's critical-path ranks. */
 void jobs_weigh(const struct ctx *c, struct job_set *s);
+/* A plan that changes a tree that cannot be written (read-only, missing) stops before
+ * its first job, with the same words whichever command made it: jobs_run checks. Returns
+ * 0 or 1 (said). */
+int jobs_check_writable(const struct ctx *c, const struct job_set *s);
 /* Runs the plan. Returns 0 or the first failed job's exit code (77 if all that did not
  * succeed were excluded by BUILD_EXCLUSIVE). */
 int jobs_run(struct ctx *c, struct job_set *s);

@@ -220,4 +220,37 @@ expect_rc 1 "$MODFORGE" build mf-hello/1.0 --dkmstree "$E2E_TMP/no-such-tree"
 expect_line "Error! No write access to DKMS tree at $E2E_TMP/no-such-tree: it does not exist." "$E2E_ERR"
 expect_rc 1 "$MODFORGE" add "$MODFORGE_SRC/examples/mf-hello-1.0" --dkmstree "$E2E_TMP/no-such-tree" --sourcetree "$E2E_TMP/src-untouched"
 expect_no_file "$E2E_TMP/src-untouched"
+diag "--- a read-only tree: the same words from every verb that would change it"
+if modforge_only "read-only trees (a private mount namespace)"; then
+	RO=$E2E_TMP/ro-verbs.sh
+	# Runs each verb with $DKMS (or the module tree) remounted read-only in a private
+	# mount namespace; prints "rc<TAB>last stderr line" per verb.
+	cat >"$RO" <<'SH'
+set -u
+dir=$1; shift
+mount --bind "$dir" "$dir" && mount -o remount,ro,bind "$dir" || exit 99
+for v in "$@"; do
+	# shellcheck disable=SC2086
+	"$MODFORGE" $v --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST" >/dev/null 2>"$E2E_TMP/ro.err"
+	printf '%s	%s
+' "$?" "$(grep -v '^$' "$E2E_TMP/ro.err" | tail -n1)"
+done
+SH
+	expect_rc 0 mf build mf-hello/1.0 -k "$K1"
+	msg="Error! No write access to DKMS tree at $DKMS: Read-only file system."
+	run_cmd env MODFORGE="$MODFORGE" DKMS="$DKMS" SRC="$SRC" INST="$INST" E2E_TMP="$E2E_TMP" \
+		unshare -m --propagation private bash "$RO" "$DKMS" \
+		"add $MODFORGE_SRC/examples/mf-consumer-1.0" "build mf-hello/1.0 -k $K2" "install mf-hello/1.0 -k $K1" \
+		"unbuild mf-hello/1.0 -k $K1" "remove mf-hello/1.0 --all" "autoinstall -k $K1" "kernel_postinst -k $K1"
+	expect_lines "$E2E_OUT" "1	$msg" "1	$msg" "1	$msg" "1	$msg" "1	$msg" "1	$msg" "1	$msg"
+	expect_rc 0 mf install mf-hello/1.0 -k "$K1"
+	before=$(find "$DKMS" "$INST" -printf '%p %s %T@\n' | sort)
+	run_cmd env MODFORGE="$MODFORGE" DKMS="$DKMS" SRC="$SRC" INST="$INST" E2E_TMP="$E2E_TMP" \
+		unshare -m --propagation private bash "$RO" "$DKMS" "uninstall mf-hello/1.0 -k $K1" "kernel_prerm -k $K1"
+	expect_lines "$E2E_OUT" "1	$msg" "14	$msg"
+	run_cmd env MODFORGE="$MODFORGE" DKMS="$DKMS" SRC="$SRC" INST="$INST" E2E_TMP="$E2E_TMP" \
+		unshare -m --propagation private bash "$RO" "$INST" "uninstall mf-hello/1.0 -k $K1"
+	expect_lines "$E2E_OUT" "1	Error! No write access to the module tree at $INST: Read-only file system."
+	expect_eq "nothing changed in the read-only trees" "$before" "$(find "$DKMS" "$INST" -printf '%p %s %T@\n' | sort)"
+fi
 e2e_done
