@@ -391,6 +391,16 @@ void rmdir_empty_upto(const char *dir, const char *stop)
 
 char *real_path(const char *path) { return realpath(path, NULL); }
 
+char *read_link(const char *path)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return NULL;
+	target[n] = '\0';
+	return xstrdup(target);
+}
+
 char *find_in_path(const char *name, const char *search_path)
 {
 	if (!*name || strchr(name, '/') || !search_path)

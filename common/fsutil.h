@@ -47,6 +47,8 @@ int files_equal(const char *a, const char *b);
 void rmdir_empty_upto(const char *dir, const char *stop);
 /* Returns a newly allocated absolute, symlink-resolved path, or NULL (errno set). */
 char *real_path(const char *path);
+/* Returns the newly allocated text of the symlink path, or NULL (not a link: errno set). */
+char *read_link(const char *path);
 /* Returns the executable regular file name found in the ':'-separated directories of
  * search_path (newly allocated), or NULL. A name with a '/' is not searched: NULL. */
 char *find_in_path(const char *name, const char *search_path);

@@ -45,7 +45,9 @@ int check_module_args(const struct ctx *c, const char *action)
 	return 1;
 }
 
-int check_not_broken(const struct ctx *c)
+/* dkms refuses every action on a broken module/version (exit 4); with cleanup, the hint
+ * that remove/uninstall/unbuild --force clean it up (as modforge). */
+static int refuse_broken(const struct ctx *c, bool cleanup)
 {
 	const struct request *r = c->req;
 	if (!r->module || !r->version)
@@ -56,7 +58,45 @@ int check_not_broken(const struct ctx *c)
 		  "%s/%s is broken!\nMissing the source directory or the symbolic link pointing to it.\n"
 		  "Manual intervention is required!",
 		  r->module, r->version);
+	if (cleanup && strcmp(c->prog, "dkms") != 0)
+		fprintf(c->err, "With --force, %s cleans up what is left of it (without running its scripts).\n",
+			c->req->action_word ? c->req->action_word : "remove");
 	return 4;
+}
+
+int check_not_broken(const struct ctx *c) { return refuse_broken(c, false); }
+
+/* A broken version's conf for t, as far as its result tells: the modules its manifest
+ * lists and where they were installed; no scripts (its source is gone). */
+static struct module_conf *conf_of_result(const struct ctx *c, const char *m, const char *v, const struct target *t)
+{
+	_cleanup_strv_ struct strv files = STRV_INIT;
+	_cleanup_strv_ struct strv dests = STRV_INIT;
+	if (tree_result_modules(&c->paths, m, v, t->kernel, t->arch, &files, &dests) < 0)
+		return NULL;
+	struct module_conf *mc = xcalloc(1, sizeof(*mc));
+	mc->package_name = xstrdup(m);
+	mc->package_version = xstrdup(v);
+	mc->records = xcalloc(files.n + 1, sizeof(*mc->records));
+	_cleanup_free_ char *kdir = path_join(c->paths.install_tree, t->kernel);
+	for (size_t i = 0; i < files.n; i++) {
+		const char *dest = dests.items[i];
+		const char *slash = strrchr(dest, '/');
+		size_t kl = strlen(kdir);
+		if (!slash || strncmp(dest, kdir, kl) != 0 || dest[kl] != '/')
+			continue; /* installed elsewhere than this module tree: left alone */
+		char *name = xstrdup(slash + 1);
+		char *dot = strstr(name, ".ko");
+		if (dot)
+			*dot = '\0';
+		struct conf_record *rec = &mc->records[mc->n_records++];
+		rec->built_name = xstrdup(name);
+		rec->built_location = xstrdup("");
+		rec->dest_name = name;
+		rec->dest_location = xstrndup(dest + kl, (size_t)(slash - dest) - kl);
+		rec->conf_dest_location = xstrdup(rec->dest_location);
+	}
+	return mc;
 }
 
 int check_added(const struct ctx *c)
@@ -310,9 +350,10 @@ static int removal(struct ctx *c, enum removal what)
 {
 	static const char *const names[] = { "uninstall", "unbuild", "remove" };
 	int e = check_module_args(c, names[what]);
-	if (!e)
-		e = check_not_broken(c);
-	if (!e)
+	bool broken = !e && tree_version_state(&c->paths, c->req->module, c->req->version) == TREE_V_BROKEN;
+	if (!e && !(broken && c->req->force))
+		e = refuse_broken(c, true);
+	if (!e && !broken)
 		e = check_added(c);
 	if (!e)
 		e = what == RM_UNINSTALL ? check_root(c) : check_rw_dkms_tree(c);
@@ -324,7 +365,12 @@ static int removal(struct ctx *c, enum removal what)
 				 .version = xstrdup(v),
 				 .source = tree_source_link(&c->paths, m, v) };
 	e = removal_targets(c, &l.tl);
-	if (!e && l.tl.n) {
+	if (!e && l.tl.n && broken) {
+		fprintf(c->out, "%s/%s is broken (its source is missing): cleaning up what is left of it.\n", m, v);
+		l.confs = xcalloc(l.tl.n, sizeof(*l.confs));
+		for (size_t i = 0; i < l.tl.n; i++)
+			l.confs[i] = conf_of_result(c, m, v, &l.tl.items[i]);
+	} else if (!e && l.tl.n) {
 		/* The lenient reader: a conf that fails still lets unbuild/remove go on. */
 		if (load_confs(c, &l.sj, &l.tl, false, &l.confs) != 0)
 			fflush(c->err);

@@ -4,7 +4,9 @@
  * text and the JSON are two sinks of that walk, so they never disagree. As module_status
  * does: a broken version prints "broken" whatever -k/-a say; an added version prints one
  * line per built <k>/<a> that passes -k/-a, or "added" when none does; a version that is
- * neither (no source link, binaries-only) prints nothing.
+ * neither (no source link, binaries-only) prints nothing. What is built or installed of a
+ * broken version follows its "broken" line, in JSON always, in text unless dkms's own
+ * text is asked for (status_filter.dkms_text).
  */
 #include "orchestrator/tree/status.h"
 
@@ -18,10 +20,11 @@
 
 struct status_sink {
 	/* An entry without a kernel: state is "added" or "broken". */
-	void (*version)(void *ctx, const char *m, const char *v, const char *state);
+	void (*version)(void *ctx, const char *m, const struct tree_version *tv, const char *state);
 	/* A built or installed <k>/<a>. */
-	void (*build)(void *ctx, const char *m, const char *v, const struct tree_build *b);
+	void (*build)(void *ctx, const char *m, const struct tree_version *tv, const struct tree_build *b);
 	void *ctx;
+	bool broken_builds; /* a broken version's builds are entries too */
 };
 
 /* -m, -v, -k and -a are bash glob patterns in dkms status (extglob on). */
@@ -29,25 +32,31 @@ static bool filter_ok(const char *want, const char *have) { return !want || fnma
 
 static const char *build_state(const struct tree_build *b) { return b->installed ? "installed" : "built"; }
 
-static void walk_version(const char *m, const struct tree_version *tv, const struct status_filter *f,
-			 const struct status_sink *s)
+static size_t walk_builds(const char *m, const struct tree_version *tv, const struct status_filter *f,
+			  const struct status_sink *s)
 {
-	if (tv->state == TREE_V_BROKEN) {
-		s->version(s->ctx, m, tv->version, "broken");
-		return;
-	}
-	if (tv->state != TREE_V_ADDED)
-		return;
 	size_t shown = 0;
 	for (size_t i = 0; i < tv->n_builds; i++) {
 		const struct tree_build *b = &tv->builds[i];
 		if (!b->built || !filter_ok(f->kernel, b->kernel) || !filter_ok(f->arch, b->arch))
 			continue;
-		s->build(s->ctx, m, tv->version, b);
+		s->build(s->ctx, m, tv, b);
 		shown++;
 	}
-	if (!shown)
-		s->version(s->ctx, m, tv->version, "added");
+	return shown;
+}
+
+static void walk_version(const char *m, const struct tree_version *tv, const struct status_filter *f,
+			 const struct status_sink *s)
+{
+	if (tv->state == TREE_V_BROKEN) {
+		s->version(s->ctx, m, tv, "broken");
+		if (s->broken_builds)
+			walk_builds(m, tv, f, s);
+		return;
+	}
+	if (tv->state == TREE_V_ADDED && !walk_builds(m, tv, f, s))
+		s->version(s->ctx, m, tv, "added");
 }
 
 static void status_walk(const struct tree *t, const struct status_filter *f, const struct status_sink *s)
@@ -67,23 +76,33 @@ static void status_walk(const struct tree *t, const struct status_filter *f, con
 
 struct text_ctx {
 	FILE *out, *err;
+	bool dkms_text;
 };
 
-static void text_version(void *ctx, const char *m, const char *v, const char *state)
+static void text_version(void *ctx, const char *m, const struct tree_version *tv, const char *state)
 {
 	struct text_ctx *c = ctx;
+	const char *v = tv->version;
 	fprintf(c->out, "%s/%s: %s\n", m, v, state);
-	if (strcmp(state, "broken") == 0)
+	if (strcmp(state, "broken") != 0)
+		return;
+	fprintf(c->err,
+		"\nError! %s/%s: Missing the module source directory or the "
+		"symbolic link pointing to it.\nManual intervention is required!\n",
+		m, v);
+	if (!c->dkms_text)
 		fprintf(c->err,
-			"\nError! %s/%s: Missing the module source directory or the "
-			"symbolic link pointing to it.\nManual intervention is required!\n",
-			m, v);
+			"%s/%s is broken: %s.\n`modforge remove %s/%s --all --force` removes what is left of it.\n", m,
+			v, tv->broken_reason ? tv->broken_reason : "its source is missing", m, v);
 }
 
-static void text_build(void *ctx, const char *m, const char *v, const struct tree_build *b)
+static void text_build(void *ctx, const char *m, const struct tree_version *tv, const struct tree_build *b)
 {
 	struct text_ctx *c = ctx;
+	const char *v = tv->version;
 	fprintf(c->out, "%s/%s, %s, %s: %s", m, v, b->kernel, b->arch, build_state(b));
+	if (tv->state == TREE_V_BROKEN)
+		fputs(" (broken: its source is missing)", c->out);
 	if (b->original_exists)
 		fputs(" (Original modules exist)", c->out);
 	if (b->missing_built)
@@ -95,8 +114,10 @@ static void text_build(void *ctx, const char *m, const char *v, const struct tre
 
 void status_print_text(const struct tree *t, const struct status_filter *f, FILE *out, FILE *err)
 {
-	struct text_ctx c = { .out = out, .err = err };
-	struct status_sink s = { .version = text_version, .build = text_build, .ctx = &c };
+	struct text_ctx c = { .out = out, .err = err, .dkms_text = f && f->dkms_text };
+	struct status_sink s = {
+		.version = text_version, .build = text_build, .ctx = &c, .broken_builds = !c.dkms_text
+	};
 	status_walk(t, f, &s);
 }
 
@@ -119,17 +140,40 @@ static cJSON *json_entry(cJSON *entries, const char *m, const char *v, const cha
 	return o;
 }
 
-static void json_version(void *ctx, const char *m, const char *v, const char *state)
+static void add_string_or_null(cJSON *o, const char *key, const char *value)
 {
-	json_entry(ctx, m, v, NULL, NULL, state);
+	if (value)
+		cJSON_AddStringToObject(o, key, value);
+	else
+		cJSON_AddNullToObject(o, key);
 }
 
-static void json_build(void *ctx, const char *m, const char *v, const struct tree_build *b)
+/* What every entry of the version says: its source, and why it is broken (or null). */
+static void json_version_facts(cJSON *o, const struct tree_version *tv)
 {
-	cJSON *o = json_entry(ctx, m, v, b->kernel, b->arch, build_state(b));
+	add_string_or_null(o, "source", tv->source);
+	add_string_or_null(o, "broken", tv->broken_reason);
+}
+
+static void json_version(void *ctx, const char *m, const struct tree_version *tv, const char *state)
+{
+	json_version_facts(json_entry(ctx, m, tv->version, NULL, NULL, state), tv);
+}
+
+static void json_build(void *ctx, const char *m, const struct tree_version *tv, const struct tree_build *b)
+{
+	cJSON *o = json_entry(ctx, m, tv->version, b->kernel, b->arch, build_state(b));
 	cJSON_AddBoolToObject(o, "original_modules", b->original_exists);
 	cJSON_AddBoolToObject(o, "built_modules_missing", b->missing_built);
 	cJSON_AddBoolToObject(o, "differs_from_installed", !b->missing_built && b->differs_installed);
+	json_version_facts(o, tv);
+	cJSON *mods = cJSON_AddArrayToObject(o, "modules");
+	for (size_t i = 0; i < b->n_files; i++) {
+		cJSON *f = cJSON_CreateObject();
+		cJSON_AddStringToObject(f, "file", b->files[i]);
+		add_string_or_null(f, "installed_as", b->installed ? b->dests[i] : NULL);
+		cJSON_AddItemToArray(mods, f);
+	}
 }
 
 /* Returns the printed document, or NULL with errno = ENOMEM. */
@@ -157,7 +201,7 @@ char *status_json(const struct tree *t, const struct status_filter *f)
 		errno = ENOMEM;
 		return NULL;
 	}
-	struct status_sink s = { .version = json_version, .build = json_build, .ctx = entries };
+	struct status_sink s = { .version = json_version, .build = json_build, .ctx = entries, .broken_builds = true };
 	status_walk(t, f, &s);
 	return json_print(doc);
 }

@@ -8,6 +8,7 @@
 #ifndef MODFORGE_STATUS_H
 #define MODFORGE_STATUS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 struct tree;
@@ -17,11 +18,13 @@ struct status_filter {
 	const char *version;
 	const char *kernel;
 	const char *arch;
+	bool dkms_text; /* text as dkms prints it: a broken version is its one line */
 };
 
 /* Writes the text lines to out and broken-module errors to err. */
 void status_print_text(const struct tree *t, const struct status_filter *f, FILE *out, FILE *err);
-/* Returns a newly allocated JSON document {"schema":"modforge.status/1","entries":[...]}. */
+/* Returns a newly allocated JSON document {"schema":"modforge.status/1","entries":[...]};
+ * each module's "file" is its name inside the result's module/ dir. */
 char *status_json(const struct tree *t, const struct status_filter *f);
 
 #endif

@@ -299,18 +299,29 @@ static int guess_modules(const struct tree_paths *p, const char *k, const char *
 	return 0;
 }
 
+int tree_result_modules(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a,
+			struct strv *files, struct strv *dests)
+{
+	_cleanup_free_ char *res = tree_result_dir(p, m, v, k, a);
+	int r = read_manifest(res, files, dests);
+	return r == -ENOENT ? guess_modules(p, k, res, files, dests) : r;
+}
+
 /* Sets the "missing" and "differs" extras as module_status_built_extra does: the first
  * module missing from module/, or (installed only) the first whose installed copy is
  * absent or has other bytes, ends the check. Returns 0 or -errno. */
 static int check_extras(const struct tree_paths *p, const char *k, const char *res, struct tree_build *b)
 {
-	_cleanup_strv_ struct strv files = STRV_INIT;
-	_cleanup_strv_ struct strv dests = STRV_INIT;
+	struct strv files = STRV_INIT;
+	struct strv dests = STRV_INIT;
 	int r = read_manifest(res, &files, &dests);
 	if (r == -ENOENT)
 		r = guess_modules(p, k, res, &files, &dests);
-	if (r < 0)
+	if (r < 0) {
+		strv_release(&files);
+		strv_release(&dests);
 		return r;
+	}
 	for (size_t i = 0; i < files.n; i++) {
 		_cleanup_free_ char *tree_mod = xasprintf("%s/module/%s", res, files.items[i]);
 		if (!exists_follow(tree_mod)) {
@@ -322,6 +333,9 @@ static int check_extras(const struct tree_paths *p, const char *k, const char *r
 			break;
 		}
 	}
+	b->n_files = files.n;
+	b->files = strv_array(&files);
+	b->dests = strv_array(&dests);
 	return 0;
 }
 
@@ -367,6 +381,11 @@ static int scan_version(const struct tree_paths *p, const char *m, const char *v
 	tv->state = tree_version_state(p, m, v);
 	_cleanup_free_ char *src = tree_source_link(p, m, v);
 	tv->binaries_only = !is_symlink(src) && is_dir(src);
+	tv->source = read_link(src);
+	if (tv->state == TREE_V_BROKEN)
+		tv->broken_reason = tv->source
+			? xasprintf("its source link %s points to %s, which does not exist", src, tv->source)
+			: xasprintf("it has no source link %s, but %s/%s-%s exists", src, p->source_tree, m, v);
 	_cleanup_free_ char *vdir = tree_version_dir(p, m, v);
 	struct scan_version_ctx c = { .p = p, .m = m, .tv = tv };
 	return walk_results(vdir, scan_version_build, &c);
@@ -377,9 +396,13 @@ static void free_version(struct tree_version *tv)
 	for (size_t i = 0; i < tv->n_builds; i++) {
 		free(tv->builds[i].kernel);
 		free(tv->builds[i].arch);
+		strarray_free(tv->builds[i].files);
+		strarray_free(tv->builds[i].dests);
 	}
 	free(tv->builds);
 	free(tv->version);
+	free(tv->source);
+	free(tv->broken_reason);
 }
 
 static void free_module(struct tree_module *tm)

@@ -33,12 +33,17 @@ struct tree_build { /* one <m>/<v>/<k>/<a> */
 	bool original_exists;   /* original_module/<k>/<a> exists */
 	bool missing_built;     /* a module listed in the manifest/expected is missing from module/ */
 	bool differs_installed; /* an installed file differs from the tree's copy */
+	char **files;           /* its modules: file names inside module/ (manifest order) */
+	char **dests;           /* where install puts each (absolute) */
+	size_t n_files;
 };
 
 struct tree_version {
 	char *version;
 	enum tree_vstate state;
 	bool binaries_only;        /* source is a real directory (ldtarball --binaries-only) */
+	char *source;              /* what the source link points to, or NULL */
+	char *broken_reason;       /* TREE_V_BROKEN: why, in words */
 	struct tree_build *builds; /* every <k>/<a> dir in glob order, built or not */
 	size_t n_builds;
 };
@@ -70,6 +75,12 @@ char *tree_original_dir(const struct tree_paths *p, const char *m, const char *k
 /* Point queries, without a full scan. */
 enum tree_vstate tree_version_state(const struct tree_paths *p, const char *m, const char *v);
 bool tree_is_built(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a);
+/* The modules of m/v's result for (k, a): their file names inside module/ and where
+ * install puts them, from its manifest (or, for a result dkms made, Debian's
+ * updates/dkms). Returns 0 or -errno. */
+struct strv;
+int tree_result_modules(const struct tree_paths *p, const char *m, const char *v, const char *k, const char *a,
+			struct strv *files, struct strv *dests);
 /* Returns the newly allocated version installed for (m, k, a), or NULL. */
 char *tree_installed_version(const struct tree_paths *p, const char *m, const char *k, const char *a);
 /* Lists the versions of m (sorted), into a NULL-terminated newly allocated array. */

@@ -220,6 +220,45 @@ expect_rc 1 "$MODFORGE" build mf-hello/1.0 --dkmstree "$E2E_TMP/no-such-tree"
 expect_line "Error! No write access to DKMS tree at $E2E_TMP/no-such-tree: it does not exist." "$E2E_ERR"
 expect_rc 1 "$MODFORGE" add "$MODFORGE_SRC/examples/mf-hello-1.0" --dkmstree "$E2E_TMP/no-such-tree" --sourcetree "$E2E_TMP/src-untouched"
 expect_no_file "$E2E_TMP/src-untouched"
+diag "--- a broken module: status shows what it left, remove --force cleans it up"
+if modforge_only "broken entries (dkms shows only the broken line)"; then
+	words_root=$ROOT
+	use_root "$(new_root broken)"
+	cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$SRC/"
+	expect_rc 0 mf install mf-hello/1.0 -k "$K1"
+	expect_rc 0 mf build mf-hello/1.0 -k "$K2"
+	mv "$SRC/mf-hello-1.0" "$SRC/gone"
+	expect_rc 0 mf status
+	expect_lines "$E2E_OUT" "mf-hello/1.0: broken" "mf-hello/1.0, $K1, $E2E_ARCH: installed (broken: its source is missing)" \
+		"mf-hello/1.0, $K2, $E2E_ARCH: built (broken: its source is missing)"
+	expect_line "mf-hello/1.0 is broken: its source link $DKMS/mf-hello/1.0/source points to $SRC/mf-hello-1.0, which does not exist." "$E2E_ERR"
+	run_cmd "$(dirname "$MODFORGE")/dkms" status --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
+	expect_lines "$E2E_OUT" "mf-hello/1.0: broken"   # as dkms: dkms's one line
+	run_cmd mf status --json
+	status_json_check "$E2E_OUT" "mf-hello/1.0: broken" "mf-hello/1.0, $K1, $E2E_ARCH: installed" "mf-hello/1.0, $K2, $E2E_ARCH: built"
+	if "$E2E_PY" - "$E2E_OUT" "$INST/$K1/updates/dkms" <<'PY'; then ok "status --json: the reason, and what each build left"; else not_ok "status --json: the reason, and what each build left" "$E2E_OUT"; fi
+import json, sys
+e = json.load(open(sys.argv[1]))["entries"]
+assert all("which does not exist" in x["broken"] for x in e), e
+assert e[0]["autoinstall"] is None and e[0]["source"].endswith("/mf-hello-1.0")
+inst = e[1]["modules"]
+assert [m["installed_as"] for m in inst] == [sys.argv[2] + "/mf_hello.ko", sys.argv[2] + "/mf_greet.ko"], inst
+assert all(m["signed"] is True and m["file"].endswith(".ko") for m in inst), inst
+assert all(m["installed_as"] is None for m in e[2]["modules"]), e[2]
+PY
+	expect_rc 4 mf remove mf-hello/1.0 --all
+	expect_line "With --force, remove cleans up what is left of it (without running its scripts)." "$E2E_ERR"
+	expect_file "$INST/$K1/updates/dkms/mf_hello.ko"
+	expect_rc 0 mf remove mf-hello/1.0 --all --force
+	expect_line "mf-hello/1.0 is broken (its source is missing): cleaning up what is left of it." "$E2E_OUT"
+	expect_line "Deleting $INST/$K1/updates/dkms/mf_hello.ko" "$E2E_OUT"
+	expect_line "Deleting module mf-hello/1.0 completely from the DKMS tree." "$E2E_OUT"
+	expect_no_file "$INST/$K1/updates/dkms/mf_hello.ko"
+	expect_no_file "$DKMS/mf-hello"
+	expect_rc 0 mf status
+	expect_lines "$E2E_OUT"
+	use_root "$words_root"
+fi
 diag "--- a read-only tree: the same words from every verb that would change it"
 if modforge_only "read-only trees (a private mount namespace)"; then
 	RO=$E2E_TMP/ro-verbs.sh

@@ -291,10 +291,13 @@ static void render(const struct tree *t, const struct status_filter *f, char **o
 	fclose(fe);
 }
 
+/* As dkms prints it (dkms_text): the contract these tests pin. */
 static void check_text(const struct tree *t, const struct status_filter *f, const char *want_out, const char *want_err)
 {
 	char *out, *err;
-	render(t, f, &out, &err);
+	struct status_filter as_dkms = f ? *f : (struct status_filter){ 0 };
+	as_dkms.dkms_text = true;
+	render(t, &as_dkms, &out, &err);
 	CHECK_STR(out, want_out);
 	if (want_err)
 		CHECK_STR(err, want_err);
@@ -305,6 +308,19 @@ static void check_text(const struct tree *t, const struct status_filter *f, cons
 static void test_main_text(const struct tree *t)
 {
 	check_text(t, NULL, main_text, BROKEN_ERR("binb/1") BROKEN_ERR("gamma/1") BROKEN_ERR("gamma/2"));
+	/* As modforge: what a broken version left follows its line, and the error says why
+	 * and how to clean it up. */
+	char *out, *err;
+	render(t, &(struct status_filter){ .module = "gamma" }, &out, &err);
+	CHECK_STR(out,
+		  "gamma/1: broken\ngamma/2: broken\ngamma/2, " K1 ", " A ": built (broken: its source is missing)\n");
+	CHECK(strstr(err, "gamma/2 is broken: it has no source link ") != NULL);
+	CHECK(strstr(err,
+		     "src/gamma-2 exists.\n`modforge remove gamma/2 --all --force` removes what is left of it.\n") !=
+	      NULL);
+	CHECK(strstr(err, "gamma/1 is broken: its source link ") != NULL);
+	free(out);
+	free(err);
 }
 
 static void test_filters(const struct tree *t)
@@ -509,7 +525,8 @@ static void test_json(const struct tree *t)
 	CHECK(doc != NULL);
 	CHECK_STR(jstr(doc, "schema"), "modforge.status/1");
 	cJSON *entries = cJSON_GetObjectItem(doc, "entries");
-	CHECK(cJSON_GetArraySize(entries) == 17); /* one per text line */
+	/* one per dkms text line, and gamma/2's build (a broken version's builds follow it) */
+	CHECK(cJSON_GetArraySize(entries) == 18);
 	cJSON *e = cJSON_GetArrayItem(entries, 0);
 	CHECK_STR(jstr(e, "module"), "a-b");
 	e = find_entry(entries, "alpha", "1.0", NULL);
@@ -518,6 +535,12 @@ static void test_json(const struct tree *t)
 	CHECK(e && !cJSON_GetObjectItem(e, "original_modules"));
 	e = find_entry(entries, "gamma", "2", NULL);
 	CHECK_STR(jstr(e, "state"), "broken");
+	CHECK(jstr(e, "broken") && strstr(jstr(e, "broken"), "it has no source link"));
+	e = find_entry(entries, "gamma", "2", K1);
+	CHECK_STR(jstr(e, "state"), "built");
+	CHECK(jstr(e, "broken") && strstr(jstr(e, "broken"), "it has no source link"));
+	e = find_entry(entries, "alpha", "1.0", NULL);
+	CHECK(e && cJSON_IsNull(cJSON_GetObjectItem(e, "broken")));
 	e = find_entry(entries, "beta", "2.0", K1);
 	CHECK_STR(jstr(e, "state"), "installed");
 	CHECK_STR(jstr(e, "arch"), A);
