@@ -28,6 +28,8 @@ def load(plan_path, events_path):
         if not line.strip():
             continue
         e = json.loads(line)
+        if "job" not in e:  # run_start / run_end (modforge.event/2)
+            continue
         j = jobs.get(e["job"])
         if j is None or e["event"] == "start":
             continue

@@ -95,9 +95,13 @@ static int job_start(void *data, struct job *j, pid_t *pid)
 {
 	struct run *r = data;
 	progress_clear(&r->progress); /* the job may print */
-	int ret = job_start_kind(r, j, j->payload, pid);
-	if (ret == SCHED_STARTED || ret == SCHED_DONE)
-		runlog_event(&r->log, "start", j, NULL);
+	/* Said before the job does anything; once, though a build that finds no slot is
+	 * started again later. */
+	struct job_payload *p = j->payload;
+	if (!p->start_logged)
+		runlog_start(&r->log, j);
+	p->start_logged = true;
+	int ret = job_start_kind(r, j, p, pid);
 	if (ret == SCHED_STARTED)
 		show_progress(r);
 	return ret;
@@ -154,14 +158,33 @@ static char *first_error_line(const char *log)
 	return make_err;
 }
 /* Events and duration records for a job that ended. */
+/* Why job j was skipped, in words (static). */
+static const char *skip_reason(const struct run *r, const struct job *j, const struct job_payload *p)
+{
+	if (j->state == JOB_DONE)
+		return p ? p->skip_reason : NULL;
+	if (j->exit_code == 130)
+		return "stopped (Ctrl-C or SIGTERM)";
+	for (size_t d = 0; d < j->n_deps; d++) {
+		const struct job *dep = &r->set->plan.jobs[j->deps[d]];
+		if (j->dep_kind[d] != DEP_ORDER && (dep->state == JOB_FAILED || dep->state == JOB_SKIPPED) &&
+		    !(j->dep_kind[d] == DEP_OR_EXCLUDED && dep->exit_code == 77))
+			return "a job it needs did not succeed";
+	}
+	if (j->exit_code == 77)
+		return "excluded by BUILD_EXCLUSIVE";
+	return "a BUILD_DEPENDS is missing";
+}
+
 static void record_end(struct run *r, struct job *j, struct job_payload *p, bool ran_build)
 {
 	_cleanup_free_ char *log = j->kind == JOB_BUILD && j->state != JOB_SKIPPED ? build_log_path(r->c, j) : NULL;
-	const char *ev = p && p->cache_hit ? "cache_hit"
-		: j->state == JOB_DONE     ? "finish"
-		: j->state == JOB_FAILED   ? "fail"
-					   : "skip";
-	runlog_event(&r->log, ev, j, log);
+	const char *reason = skip_reason(r, j, p);
+	enum runlog_end end = p && p->cache_hit   ? RUNLOG_CACHE_HIT
+		: j->state == JOB_DONE && !reason ? RUNLOG_FINISH
+		: j->state == JOB_FAILED          ? RUNLOG_FAIL
+						  : RUNLOG_SKIP;
+	runlog_end(&r->log, end, j, reason, end == RUNLOG_SKIP ? NULL : log);
 	if (!ran_build || j->state != JOB_DONE)
 		return;
 	runlog_record(r->c->paths.dkms_tree, j);
@@ -300,6 +323,24 @@ int jobs_check_writable(const struct ctx *c, const struct job_set *s)
 	return 0;
 }
 
+/* The run's exit code: sched_run's (a stop: 128 + signal), the first failed job's, 77
+ * when all that did not succeed were excluded, else 0. */
+static int run_exit_code(const struct ctx *c, const struct job_set *s, int e)
+{
+	if (e > 0)
+		return e;
+	if (e < 0) {
+		ctx_error(c, "Running the plan failed: %s", strerror(-e));
+		return 1;
+	}
+	if (s->first_error)
+		return s->first_error;
+	for (size_t i = 0; i < s->plan.n; i++)
+		if (s->plan.jobs[i].exit_code == 77)
+			return 77;
+	return 0;
+}
+
 int jobs_run(struct ctx *c, struct job_set *s)
 {
 	if (jobs_check_writable(c, s))
@@ -321,6 +362,14 @@ int jobs_run(struct ctx *c, struct job_set *s)
 		ctx_error(c, "Cannot open the events file %s: %s", c->req->events, strerror(-e));
 		return 1;
 	}
+	runlog_run_start(&r.log, c->req->action_word, s->plan.n);
+	for (size_t i = 0; i < s->plan.n; i++) { /* what ended when the plan was made */
+		struct job *j = &s->plan.jobs[i];
+		if (j->state == JOB_PENDING)
+			continue;
+		runlog_start(&r.log, j);
+		record_end(&r, j, j->payload, false);
+	}
 	e = jobserver_init(&r.js, c->max_jobs);
 	if (e < 0) {
 		runlog_close(&r.log);
@@ -339,20 +388,17 @@ int jobs_run(struct ctx *c, struct job_set *s)
 		print_summary(&r);
 	stop_release(&saved);
 	jobserver_close(&r.js);
-	runlog_close(&r.log);
 	strv_release(&r.kernels_touched);
-	if (e > 0)
-		return e;
-	if (e < 0) {
-		ctx_error(c, "Running the plan failed: %s", strerror(-e));
-		return 1;
+	int ret = run_exit_code(c, s, e);
+	runlog_run_end(&r.log, ret);
+	runlog_close(&r.log);
+	int we = runlog_failed(&r.log);
+	if (we) { /* a stream with holes is no record: the run fails */
+		ctx_error(c, "Cannot write the events file %s: %s", c->req->events, strerror(we));
+		if (ret == 0)
+			ret = 1;
 	}
-	if (s->first_error)
-		return s->first_error;
-	for (size_t i = 0; i < s->plan.n; i++)
-		if (s->plan.jobs[i].exit_code == 77)
-			return 77;
-	return 0;
+	return ret;
 }
 
 /* What the plan decided for a job, in its JSON. */

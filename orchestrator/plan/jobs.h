@@ -45,6 +45,8 @@ struct job_payload {
 	bool holds_slot;             /* a running build holding a jobserver slot */
 	bool cache_hit;              /* the build's result came from the build cache */
 	bool made;                   /* build: its worker ran (the result is this plan's own) */
+	const char *skip_reason;     /* it ended with nothing to do, and why (static text) */
+	bool start_logged;           /* its start event is written */
 	char *keygen_warning;        /* keygen: why the pair could not be made (owned) */
 	bool keygen_says;            /* keygen: generate_mok's, which says what it does */
 };

@@ -229,12 +229,13 @@ static void redecide_if_stale(const struct ctx *c, const struct job *j, struct j
 
 /* A build that ends before its signing prologue: already built (also by another run
  * meanwhile), or refused early. Returns true when it ended (j->exit_code set). */
-static bool ends_early(const struct ctx *c, struct job *j, const struct job_payload *p, FILE *out)
+static bool ends_early(const struct ctx *c, struct job *j, struct job_payload *p, FILE *out)
 {
 	const struct build_decision *d = &p->build;
 	bool built_now = d->verdict == BUILD_GO && !d->unbuild_first &&
 		tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch);
 	if (d->verdict == BUILD_SKIP_BUILT || built_now) {
+		p->skip_reason = "already built";
 		if (!p->for_install)
 			fprintf(out,
 				"Module %s/%s already built for kernel %s (%s), skip. You may override by specifying --force.\n",

@@ -203,6 +203,7 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 				"Module %s/%s already installed on kernel %s (%s), skip. You may override by specifying --force.\n",
 				j->module, j->version, j->kernel, j->arch);
 			skip = true;
+			p->skip_reason = "already installed";
 		} else {
 			uninstall_run(&ij);
 			fputs("\n", c->out);
@@ -230,6 +231,7 @@ static int run_uninstall(struct run *r, struct job *j, struct job_payload *p)
 		if (!excl)
 			fprintf(c->out, "Module %s/%s is not installed for kernel %s (%s). Skipping...\n", j->module,
 				j->version, j->kernel, j->arch);
+		p->skip_reason = "not installed";
 		return 0;
 	}
 	if (!p->conf) {
@@ -245,6 +247,7 @@ static int run_unbuild(struct run *r, struct job *j, struct job_payload *p)
 	if (!tree_is_built(&c->paths, j->module, j->version, j->kernel, j->arch)) {
 		fprintf(c->out, "Module %s/%s is not built for kernel %s (%s). Skipping...\n", j->module, j->version,
 			j->kernel, j->arch);
+		p->skip_reason = "not built";
 	} else {
 		int e = unbuild_run(c->paths.dkms_tree, j->module, j->version, j->kernel, j->arch);
 		if (e < 0) {
@@ -279,11 +282,13 @@ static void modprobe_if_asked(struct run *r, const struct job *j)
 		ctx_warn(c, "--modprobe-on-install: cannot read %s: %s", c->sysfs_devices, strerror(-e));
 }
 
-static int run_depmod(struct run *r, struct job *j)
+static int run_depmod(struct run *r, struct job *j, struct job_payload *p)
 {
 	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
-	if (!strv_contains(&r->kernels_touched, ka))
+	if (!strv_contains(&r->kernels_touched, ka)) {
+		p->skip_reason = "nothing changed on this kernel";
 		return 0;
+	}
 	/* dkms's words for one kernel; with several, each names its kernel. */
 	size_t depmods = 0;
 	for (size_t i = 0; i < r->set->plan.n; i++)
@@ -410,7 +415,7 @@ int run_tree_job(struct run *r, struct job *j, struct job_payload *p)
 	case JOB_INSTALL: code = run_install_like(r, j, p, true); break;
 	case JOB_UNINSTALL: code = run_uninstall(r, j, p); break;
 	case JOB_UNBUILD: code = run_unbuild(r, j, p); break;
-	case JOB_DEPMOD: code = run_depmod(r, j); break;
+	case JOB_DEPMOD: code = run_depmod(r, j, p); break;
 	case JOB_REMOVE: code = run_remove(r, j); break;
 	default: break;
 	}

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,9 +15,32 @@
 #include "common/xalloc.h"
 #include "orchestrator/plan/plan.h"
 
+/* 128 random bits as hex: the run's id. */
+static void new_run_id(char out[33])
+{
+	unsigned char b[16] = { 0 };
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+		struct timespec t; /* no entropy yet (early boot): time and pid */
+		clock_gettime(CLOCK_REALTIME, &t);
+		long v[2] = { t.tv_sec ^ ((long)getpid() << 32), t.tv_nsec };
+		memcpy(b, v, sizeof(b));
+	}
+	for (size_t i = 0; i < sizeof(b); i++)
+		snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+static long now_ms(int clock)
+{
+	struct timespec t;
+	clock_gettime(clock, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
+}
+
 int runlog_open(struct runlog *rl, const char *events_path)
 {
-	rl->events = NULL;
+	memset(rl, 0, sizeof(*rl));
+	new_run_id(rl->run);
+	rl->start_ms = now_ms(CLOCK_MONOTONIC);
 	if (!events_path)
 		return 0;
 	int fd = open(events_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -39,41 +63,102 @@ static void add_str(cJSON *o, const char *k, const char *v)
 		cJSON_AddNullToObject(o, k);
 }
 
-void runlog_event(struct runlog *rl, const char *event, const struct job *j, const char *log)
+/* A record with what every line has. */
+static cJSON *record(const struct runlog *rl, const char *event)
 {
-	if (!rl->events)
-		return;
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
 	cJSON *o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "schema", "modforge.event/1");
+	cJSON_AddStringToObject(o, "schema", "modforge.event/2");
+	cJSON_AddStringToObject(o, "run", rl->run);
 	cJSON_AddStringToObject(o, "event", event);
-	cJSON_AddNumberToObject(o, "time_ms", (double)now.tv_sec * 1000.0 + (double)(now.tv_nsec / 1000000));
+	cJSON_AddNumberToObject(o, "time_ms", (double)now_ms(CLOCK_REALTIME));
+	return o;
+}
+
+/* Writes o as one line (and frees it); the first failure is kept. */
+static void emit(struct runlog *rl, cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	errno = 0;
+	if (!s || fprintf(rl->events, "%s\n", s) < 0 || fflush(rl->events) != 0) {
+		if (!rl->write_error)
+			rl->write_error = errno ? errno : EIO;
+		clearerr(rl->events);
+	}
+	cJSON_free(s);
+}
+
+static cJSON *job_record(const struct runlog *rl, const char *event, const struct job *j)
+{
+	cJSON *o = record(rl, event);
 	cJSON_AddNumberToObject(o, "job", (double)j->id);
 	cJSON_AddStringToObject(o, "kind", job_kind_name(j->kind));
 	add_str(o, "module", j->module);
 	add_str(o, "version", j->version);
 	add_str(o, "kernel", j->kernel);
 	add_str(o, "arch", j->arch);
-	if (strcmp(event, "start") != 0) {
-		cJSON_AddNumberToObject(o, "duration_ms", (double)j->duration_ms);
-		if (j->kind == JOB_BUILD)
-			cJSON_AddNumberToObject(o, "cpu_ms", (double)j->cpu_ms);
-		cJSON_AddNumberToObject(o, "exit_code", j->exit_code);
-	}
+	return o;
+}
+
+void runlog_run_start(struct runlog *rl, const char *command, size_t jobs)
+{
+	if (!rl->events)
+		return;
+	cJSON *o = record(rl, "run_start");
+	add_str(o, "command", command);
+	cJSON_AddNumberToObject(o, "jobs", (double)jobs);
+	emit(rl, o);
+}
+
+void runlog_start(struct runlog *rl, const struct job *j)
+{
+	if (rl->events)
+		emit(rl, job_record(rl, "start", j));
+}
+
+static const char *const end_names[] = {
+	[RUNLOG_FINISH] = "finish",
+	[RUNLOG_FAIL] = "fail",
+	[RUNLOG_SKIP] = "skip",
+	[RUNLOG_CACHE_HIT] = "cache_hit",
+};
+
+void runlog_end(struct runlog *rl, enum runlog_end end, const struct job *j, const char *reason, const char *log)
+{
+	rl->ends[end]++;
+	if (!rl->events)
+		return;
+	cJSON *o = job_record(rl, end_names[end], j);
+	cJSON_AddNumberToObject(o, "duration_ms", (double)j->duration_ms);
+	if (j->kind == JOB_BUILD)
+		cJSON_AddNumberToObject(o, "cpu_ms", (double)j->cpu_ms);
+	cJSON_AddNumberToObject(o, "exit_code", j->exit_code);
+	if (end == RUNLOG_SKIP)
+		add_str(o, "reason", reason);
 	if (log)
 		cJSON_AddStringToObject(o, "log", log);
-	char *s = cJSON_PrintUnformatted(o);
-	fprintf(rl->events, "%s\n", s);
-	fflush(rl->events);
-	cJSON_free(s);
-	cJSON_Delete(o);
+	emit(rl, o);
 }
+
+void runlog_run_end(struct runlog *rl, int exit_code)
+{
+	if (!rl->events)
+		return;
+	cJSON *o = record(rl, "run_end");
+	cJSON_AddNumberToObject(o, "exit_code", exit_code);
+	cJSON_AddNumberToObject(o, "duration_ms", (double)(now_ms(CLOCK_MONOTONIC) - rl->start_ms));
+	cJSON *counts = cJSON_AddObjectToObject(o, "counts");
+	for (size_t i = 0; i < RUNLOG_N_ENDS; i++)
+		cJSON_AddNumberToObject(counts, end_names[i], (double)rl->ends[i]);
+	emit(rl, o);
+}
+
+int runlog_failed(const struct runlog *rl) { return rl->write_error; }
 
 void runlog_close(struct runlog *rl)
 {
-	if (rl->events)
-		fclose(rl->events);
+	if (rl->events && fclose(rl->events) != 0 && !rl->write_error)
+		rl->write_error = errno ? errno : EIO;
 	rl->events = NULL;
 }
 

@@ -22,7 +22,7 @@ schema = json.load(open(sys.argv[1]))
 evs = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
 for e in evs:
     jsonschema.validate(e, schema)
-def kinds(ev, kind="build"): return [e for e in evs if e["event"] == ev and e["kind"] == kind]
+def kinds(ev, kind="build"): return [e for e in evs if e["event"] == ev and e.get("kind") == kind]
 $2
 PY
 		ok "$1"
@@ -38,7 +38,36 @@ events_check "cold build: start and finish events, with the make.log path" '
 assert len(kinds("start")) == 1 and len(kinds("finish")) == 1, evs
 assert kinds("finish")[0]["log"].endswith("/log/make.log")
 assert not kinds("cache_hit")'
+events_check "one run is one stream: run_start, a start and an end for every job, run_end with the counts" '
+runs = {e["run"] for e in evs}
+assert len(runs) == 1, runs
+assert evs[0]["event"] == "run_start" and evs[0]["command"] == "build" and evs[-1]["event"] == "run_end", evs
+assert evs[-1]["exit_code"] == 0
+jobs = {}
+for e in evs[1:-1]:
+    jobs.setdefault(e["job"], []).append(e["event"])
+assert len(jobs) == evs[0]["jobs"], (jobs, evs[0])
+assert all(v[0] == "start" and len(v) == 2 for v in jobs.values()), jobs
+ends = [v[1] for v in jobs.values()]
+assert evs[-1]["counts"] == {k: ends.count(k) for k in ("finish", "fail", "skip", "cache_hit")}, evs[-1]
+assert [e for e in evs if e.get("kind") == "eval" and e["event"] == "finish"], "the eval job appears"'
 cp "$DKMS/mf-hello/1.0/$K1/$A/module/mf_hello.ko" "$E2E_TMP/first.ko"
+: >"$EV"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --events "$EV"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" --events "$EV"
+events_check "already built: a skip with its reason; each run its own id" '
+s = kinds("skip")
+assert len(s) == 2 and all(e["reason"] == "already built" for e in s), evs
+assert len({e["run"] for e in evs}) == 2'
+: >"$EV"
+expect_rc 0 mf install mf-hello/1.0 -k "$K1" --events "$EV"
+events_check "an in-process job: its start is written before it runs, its end after" '
+st, fi = kinds("start", "install")[0], kinds("finish", "install")[0]
+assert evs.index(st) < evs.index(fi) and st["time_ms"] <= fi["time_ms"], evs
+assert kinds("skip")[0]["reason"] == "already built"'
+expect_rc 1 mf install mf-hello/1.0 -k "$K1" --events /dev/full
+expect_line "Error! Cannot write the events file /dev/full: No space left on device" "$E2E_ERR"
+expect_rc 0 mf uninstall mf-hello/1.0 -k "$K1"
 
 : >"$EV"
 expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
