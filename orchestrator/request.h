@@ -21,6 +21,7 @@ enum action {
 	ACT_AUTOINSTALL,
 	ACT_MATCH,
 	ACT_MKTARBALL,
+	ACT_HELP, /* modforge help [VERB] */
 	ACT_LDTARBALL,
 	ACT_GENERATE_MOK,
 	ACT_KERNEL_PREINST,
@@ -55,6 +56,7 @@ struct request {
 	bool all_kernels;     /* every kernel of the install tree that has headers */
 	bool no_cache;        /* build even when the cache has the result */
 	char *events;         /* --events FILE: JSON lines of job events */
+	char *help_topic;     /* help VERB: the word after help */
 	bool no_sandbox;      /* run untrusted steps unconfined (warned) */
 	bool sandbox_scripts; /* POST_ADD/PRE_INSTALL/POST_INSTALL/POST_REMOVE confined too */
 };

@@ -50,9 +50,10 @@ apt-get update -q >"$log" 2>&1 || {
 
 BUILD=(cmake gcc make pkg-config libseccomp-dev libcap-dev libkmod-dev libcjson-dev libssl-dev
 	kmod openssl python3 python3-jsonschema clang-format)
-# Used by the e2e tests and by the Debian *-dkms packages they build.
+# Used by the e2e tests (zsh and man-db: the completion and the man page) and by the Debian
+# *-dkms packages they build.
 TESTS=(libelf-dev bc flex bison libxtables-dev gawk patch xz-utils zstd dpkg-dev file
-	util-linux procps strace tmux)
+	util-linux procps strace tmux zsh man-db)
 
 # The newest 6.1.0-N that has both flavours (the archive drops old N over time).
 abi=$(apt-cache pkgnames linux-headers-6.1.0- |

@@ -27,7 +27,10 @@ static const struct {
 	{ "kernel_preinst", ACT_KERNEL_PREINST },
 	{ "kernel_postinst", ACT_KERNEL_POSTINST },
 	{ "kernel_prerm", ACT_KERNEL_PRERM },
+	{ "help", ACT_HELP },
 };
+
+const char *cli_action_word(size_t i) { return i < ARRAY_SIZE(actions) ? actions[i].word : NULL; }
 
 const char *action_name(enum action a)
 {
@@ -180,6 +183,8 @@ static const struct opt {
 	{ "--sandbox-scripts", false, false, O_SANDBOX_SCRIPTS },
 };
 
+const char *cli_option_name(size_t i) { return i < ARRAY_SIZE(opts) ? opts[i].name : NULL; }
+
 static const struct opt *find_opt(const char *arg)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
@@ -312,6 +317,10 @@ static char *bad_name(const char *what, const char *name, const char *extra)
 /* A positional word: action, source tree, archive, or module[/version]. */
 static int parse_positional(struct request *req, const char *w, struct cli_error *err)
 {
+	if (req->action == ACT_HELP && !req->help_topic) { /* help VERB: any word, even a verb */
+		set_str(&req->help_topic, w);
+		return 0;
+	}
 	enum action a = action_from_word(w);
 	if (a != ACT_NONE) {
 		if (req->action != ACT_NONE)
@@ -433,6 +442,7 @@ void request_release(struct request *req)
 	free(req->parallel_jobs);
 	free(req->try_source_tree);
 	free(req->events);
+	free(req->help_topic);
 	strv_release(&req->directives);
 	strv_release(&req->warnings);
 	strv_release(&req->deprecated);

@@ -30,6 +30,10 @@ void cli_error_release(struct cli_error *err);
 const char *action_nearest(const char *w);
 /* Returns the action's canonical word ("add", ...), or "" for ACT_NONE. */
 const char *action_name(enum action a);
+/* The i-th option the command line accepts ("-m", "--module", ...), NULL past the last. */
+const char *cli_option_name(size_t i);
+/* The i-th action word ("add", ...), NULL past the last. */
+const char *cli_action_word(size_t i);
 /* Writes dkms's usage text, with prog as $0. */
 void cli_usage(const char *prog, struct strv *lines);
 

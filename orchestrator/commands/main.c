@@ -18,6 +18,7 @@
 #include "common/buf.h"
 #include "common/xalloc.h"
 #include "orchestrator/commands/cli.h"
+#include "orchestrator/commands/help.h"
 #include "orchestrator/commands/commands.h"
 #include "orchestrator/conf/conf.h"
 #include "orchestrator/context.h"
@@ -42,6 +43,34 @@ static void print_usage(const char *prog)
 	for (size_t i = 0; i < lines.n; i++)
 		puts(lines.items[i]);
 	strv_release(&lines);
+}
+
+/* --help as dkms: dkms's usage. As modforge: every verb and option (help.c); with a verb
+ * (`modforge help VERB`, `modforge VERB --help`), what it does. Returns the exit code. */
+static int print_help(const char *argv0, const char *prog, const struct request *req)
+{
+	if (strcmp(prog, "dkms") == 0 && req->action != ACT_HELP) {
+		print_usage(argv0);
+		return 0;
+	}
+	const char *verb = req->action == ACT_HELP ? req->help_topic
+		: req->action != ACT_NONE          ? action_name(req->action)
+						   : NULL;
+	struct strv lines = STRV_INIT;
+	int rc = 0;
+	if (!verb) {
+		help_all(prog, &lines);
+	} else if (help_verb(prog, verb, &lines) < 0) {
+		const char *near = action_nearest(verb);
+		fprintf(stderr, "\nError! \"%s\" is not a verb%s%s%s\n", verb, near ? "; did you mean \"" : ".",
+			near ? near : "", near ? "\"?" : "");
+		help_all(prog, &lines);
+		rc = 1;
+	}
+	for (size_t i = 0; i < lines.n; i++)
+		puts(lines.items[i]);
+	strv_release(&lines);
+	return rc;
 }
 
 /* dkms's distro_version(): ubuntu if ID is ubuntu, else the first ID_LIKE word, else ID. */
@@ -262,8 +291,8 @@ int main(int argc, char **argv)
 			printf("dkms-%s\n", DKMS_COMPAT_RELEASE);
 		goto out;
 	}
-	if (req.show_help) {
-		print_usage(argv[0]);
+	if (req.show_help || req.action == ACT_HELP) {
+		rc = print_help(argv[0], prog, &req);
 		goto out;
 	}
 	for (size_t i = 0; i < req.warnings.n; i++)
