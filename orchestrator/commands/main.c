@@ -28,8 +28,6 @@
 #include "orchestrator/plan/signing.h"
 #include "sandbox/sandbox.h"
 
-#define DKMS_COMPAT_RELEASE "3.4.3"
-
 static const char *base_name(const char *p)
 {
 	const char *s = strrchr(p, '/');

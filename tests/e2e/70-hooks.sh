@@ -323,6 +323,14 @@ expect_rc 0 "$RUNNING" "$NEWEST" "$COMMON" mf-hello 1.0
 expect_line "Building for $OLDEST and $NEWEST" "$E2E_OUT"
 status_is "mf-hello/1.0, $K1, $A: installed" "mf-hello/1.0, $K2, $A: installed"
 rm -f "$MODFORGE_ETC_DKMS/framework.conf"
+# Excluded (BUILD_EXCLUSIVE) on the newest kernel, failing on the oldest: exit 10, and
+# only the failed kernel is listed.
+cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$SRC/mf-mixed-1.0"
+sed -i -e 's/^PACKAGE_NAME=.*/PACKAGE_NAME="mf-mixed"/' "$SRC/mf-mixed-1.0/dkms.conf"
+printf 'BUILD_EXCLUSIVE_KERNEL="^%s$"\nMAKE[0]="false"\n' "${OLDEST//./\\.}" >>"$SRC/mf-mixed-1.0/dkms.conf"
+expect_rc 10 "$COMMON" mf-mixed 1.0
+expect_line "Builds for the following kernel(s) failed: $OLDEST" "$E2E_OUT"
+expect_rc 0 dkms remove mf-mixed/1.0 --all
 # A package without AUTOINSTALL=yes: added, not built.
 cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$SRC/mf-noauto-1.0"
 sed -i -e 's/^PACKAGE_NAME=.*/PACKAGE_NAME="mf-noauto"/' -e 's/^AUTOINSTALL=.*/AUTOINSTALL="no"/' \
@@ -379,7 +387,8 @@ expect_lines "$CALLS" "status -m stubpkg -v 2.0" "remove -m stubpkg -v 2.0 --all
 cpi 6.1.0-9-amd64 STUB_RC_install=10 -- stubpkg 2.0
 expect_eq "failed build: exit 10" 10 "$E2E_RC"
 expect_lines "$CALLS" "${ADDED[@]}" "install -m stubpkg -v 2.0 -k 6.1.0-9-amd64 -k 6.1.0-10-amd64" \
-	"status -m stubpkg -v 2.0"
+	"status -m stubpkg -v 2.0" "build -m stubpkg -v 2.0 -k 6.1.0-9-amd64 --dry-run --json" \
+	"build -m stubpkg -v 2.0 -k 6.1.0-10-amd64 --dry-run --json"
 expect_line "Builds for the following kernel(s) failed: 6.1.0-9-amd64 6.1.0-10-amd64" "$E2E_OUT"
 cpi 6.1.0-9-amd64 STUB_RC_install=77 -- stubpkg 2.0
 expect_eq "77 (BUILD_EXCLUSIVE) is a skip: exit 0" 0 "$E2E_RC"
