@@ -120,6 +120,19 @@ if modforge_only "status --json with installed modules"; then
 	status_json_check "$E2E_OUT" "${WANT[@]}"
 	expect_rc 0 mf status --json -m mf-hello -k "$K2"
 	status_json_check "$E2E_OUT" "mf-hello/1.0, $K2, $A: installed"
+	# What tools ask for: AUTOINSTALL, the source, each module's files and signature.
+	if "$E2E_PY" - "$E2E_OUT" "$SRC/mf-hello-1.0" "$DKMS/mf-hello/1.0/$K2/$A/module" "$INST/$K2/updates/dkms" <<'PY'; then
+import json, sys
+e = json.load(open(sys.argv[1]))["entries"][0]
+assert e["autoinstall"] is True and e["source"] == sys.argv[2] and e["broken"] is None, e
+files = [(m["file"], m["installed_as"], m["signed"]) for m in e["modules"]]
+want = [(sys.argv[3] + "/" + n, sys.argv[4] + "/" + n, True) for n in ("mf_hello.ko", "mf_greet.ko")]
+assert files == want, (files, want)
+PY
+		ok "status --json: autoinstall, source, module files, where installed, signed"
+	else
+		not_ok "status --json: autoinstall, source, module files, where installed, signed" "$E2E_OUT"
+	fi
 fi
 
 diag "--- exit codes of refused requests"
