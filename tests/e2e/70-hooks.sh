@@ -130,6 +130,8 @@ for pair in "kernel/postinst.d/dkms:$POSTINST" "kernel/postinst.d/dkms:$HPOSTINS
 		not_ok "installed $(e2e_short "${pair#*:}") is hooks/${pair%%:*}"
 	fi
 done
+expect_dir "$DEST/var/lib/dkms"
+expect_dir "$DEST/etc/dkms/framework.conf.d"
 UNIT=$DEST/usr/lib/systemd/system/dkms.service
 expect_line "ExecStart=/usr/sbin/dkms autoinstall --verbose --kernelver %v" "$UNIT"
 expect_line "Type=oneshot" "$UNIT"

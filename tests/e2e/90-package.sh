@@ -38,7 +38,8 @@ for f in /usr/sbin/modforge /usr/sbin/dkms /usr/lib/dkms/common.postinst /usr/li
 	/etc/kernel/prerm.d/dkms /usr/share/man/man8/modforge.8 /usr/share/man/man8/dkms.8 \
 	/usr/share/bash-completion/completions/modforge /usr/share/bash-completion/completions/dkms \
 	/usr/share/zsh/vendor-completions/_modforge /usr/share/modforge/schema/status.schema.json \
-	/usr/share/modforge/schema/plan.schema.json /usr/share/modforge/schema/events.schema.json; do
+	/usr/share/modforge/schema/plan.schema.json /usr/share/modforge/schema/events.schema.json \
+	/var/lib/dkms/ /etc/dkms/framework.conf.d/; do
 	if grep -qxF "$f" "$E2E_TMP/contents"; then ok "the package has $f"; else not_ok "the package has $f"; fi
 done
 expect_eq "no pacman hooks in a Debian package" "" "$(grep libalpm "$E2E_TMP/contents" || true)"
