@@ -2,14 +2,22 @@
 # options, the module/versions added to the DKMS tree and the kernels with headers.
 # --dkmstree and --installtree on the command line are honoured.
 
-# _modforge_root OPTION DEFAULT: the value of OPTION on the line, else DEFAULT.
+# Names read from the trees are never handed to compgen -W, which would expand a $(...)
+# in them (a PACKAGE_NAME is whatever a dkms.conf says): they are matched as plain text.
+
+# _modforge_root OPTION DEFAULT: the value of OPTION on the line, else DEFAULT. Bash
+# splits "--opt=value" into "--opt" "=" "value".
 _modforge_root()
 {
 	local i w
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		w=${COMP_WORDS[i]}
 		if [[ $w == "$1" ]] && ((i + 1 < COMP_CWORD)); then
-			printf '%s\n' "${COMP_WORDS[i + 1]}"
+			if [[ ${COMP_WORDS[i + 1]} == = ]] && ((i + 2 < COMP_CWORD)); then
+				printf '%s\n' "${COMP_WORDS[i + 2]}"
+			else
+				printf '%s\n' "${COMP_WORDS[i + 1]}"
+			fi
 			return
 		elif [[ $w == "$1="* ]]; then
 			printf '%s\n' "${w#"$1"=}"
@@ -41,6 +49,15 @@ _modforge_kernels()
 	done
 }
 
+# _modforge_match CUR: the lines of stdin that start with CUR, into COMPREPLY.
+_modforge_match()
+{
+	local w
+	while IFS= read -r w; do
+		[[ $w == "$1"* ]] && COMPREPLY+=("$w")
+	done
+}
+
 _modforge()
 {
 	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
@@ -55,11 +72,11 @@ _modforge()
 	COMPREPLY=()
 	case $prev in
 	-k | --kernelver)
-		mapfile -t COMPREPLY < <(compgen -W "$(_modforge_kernels)" -- "$cur")
+		_modforge_match "$cur" < <(_modforge_kernels)
 		return
 		;;
 	-m | --module)
-		mapfile -t COMPREPLY < <(compgen -W "$(_modforge_added)" -- "$cur")
+		_modforge_match "$cur" < <(_modforge_added)
 		return
 		;;
 	-a | --arch)
@@ -78,9 +95,10 @@ _modforge()
 		return
 		;;
 	esac
-	local i verb=
+	local i verb= vlist
+	vlist=" $(printf '%s ' $verbs)"
 	for ((i = 1; i < COMP_CWORD; i++)); do
-		if [[ " ${verbs//$'\n'/ } " == *" ${COMP_WORDS[i]} "* ]]; then
+		if [[ $vlist == *" ${COMP_WORDS[i]} "* ]]; then
 			verb=${COMP_WORDS[i]}
 			break
 		fi
@@ -91,9 +109,10 @@ _modforge()
 		mapfile -t COMPREPLY < <(compgen -W "$verbs" -- "$cur")
 	elif [[ $verb == add || $verb == build || $verb == install ]]; then
 		# an added M/V, or a source directory with a dkms.conf
-		mapfile -t COMPREPLY < <(compgen -W "$(_modforge_added)" -- "$cur"; compgen -d -- "$cur")
+		_modforge_match "$cur" < <(_modforge_added)
+		mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen -d -- "$cur")
 	else
-		mapfile -t COMPREPLY < <(compgen -W "$(_modforge_added)" -- "$cur")
+		_modforge_match "$cur" < <(_modforge_added)
 	fi
 }
 

@@ -83,12 +83,14 @@ static struct module_conf *conf_of_result(const struct ctx *c, const char *m, co
 		const char *dest = dests.items[i];
 		const char *slash = strrchr(dest, '/');
 		size_t kl = strlen(kdir);
-		if (!slash || strncmp(dest, kdir, kl) != 0 || dest[kl] != '/')
+		if (!slash || strncmp(dest, kdir, kl) != 0 || dest[kl] != '/' || strstr(dest + kl, "/.."))
 			continue; /* installed elsewhere than this module tree: left alone */
 		char *name = xstrdup(slash + 1);
-		char *dot = strstr(name, ".ko");
-		if (dot)
-			*dot = '\0';
+		char *ko = NULL; /* the last ".ko", with at most a compression suffix after it */
+		for (char *p = strstr(name, ".ko"); p; p = strstr(p + 1, ".ko"))
+			ko = p;
+		if (ko && (!ko[3] || !strcmp(ko + 3, ".gz") || !strcmp(ko + 3, ".xz") || !strcmp(ko + 3, ".zst")))
+			*ko = '\0';
 		struct conf_record *rec = &mc->records[mc->n_records++];
 		rec->built_name = xstrdup(name);
 		rec->built_location = xstrdup("");
@@ -307,8 +309,13 @@ static int build_or_install(struct ctx *c, bool install)
 			plan_dep(&s->plan, b, eval);
 			if (!install)
 				continue;
+			/* Installed already (and not forced): the install is a skip, and dkms
+			 * rebuilds nothing then. */
+			_cleanup_free_ char *now = tree_installed_version(&c->paths, sj->module, t->kernel, t->arch);
+			bool skip = now && strcmp(now, sj->version) == 0 && !c->req->force;
 			size_t in = jobs_plan_install(s, sj->module, sj->version, t, l.confs[i], b, DEP_SUCCESS);
-			jobs_plan_rebuild_dependents(c, s, sj->module, sj->version, t, in);
+			if (!skip)
+				jobs_plan_rebuild_dependents(c, s, sj->module, sj->version, t, in);
 		}
 		e = jobs_run_or_print(c, s);
 	}

@@ -41,15 +41,8 @@ static cJSON *autoinstall_of(const struct ctx *c, const char *m, const char *v)
 	_cleanup_free_ char *a = host_arch();
 	targets_add(c, &tl, k, a);
 	struct module_conf *mc = NULL;
-	struct conf_load l = { .module = m, .version = v, .conf_path = conf };
-	FILE *err = c->err;
-	struct ctx quiet = *c;
-	quiet.err = fopen("/dev/null", "we");
-	if (!quiet.err)
-		quiet.err = err;
-	int e = confload(&quiet, &l, tl.items, 1, &mc);
-	if (quiet.err != err)
-		fclose(quiet.err);
+	struct conf_load l = { .module = m, .version = v, .conf_path = conf, .quiet = true };
+	int e = confload(c, &l, tl.items, 1, &mc);
 	targets_release(&tl);
 	cJSON *ret = e ? cJSON_CreateNull() : cJSON_CreateBool(mc->autoinstall);
 	conf_free(mc);

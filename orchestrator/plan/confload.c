@@ -163,8 +163,26 @@ static int typed_confs(const struct ctx *c, const struct conf_load *l, const str
 	return ret;
 }
 
+static int load(const struct ctx *c, const struct conf_load *l, const struct target *targets, size_t n,
+		struct module_conf **confs);
+
 int confload(const struct ctx *c, const struct conf_load *l, const struct target *targets, size_t n,
 	     struct module_conf **confs)
+{
+	if (!l->quiet)
+		return load(c, l, targets, n, confs);
+	struct ctx quiet = *c;
+	quiet.err = fopen("/dev/null", "we");
+	if (!quiet.err)
+		quiet.err = c->err;
+	int e = load(&quiet, l, targets, n, confs);
+	if (quiet.err != c->err)
+		fclose(quiet.err);
+	return e;
+}
+
+static int load(const struct ctx *c, const struct conf_load *l, const struct target *targets, size_t n,
+		struct module_conf **confs)
 {
 	for (size_t i = 0; i < n; i++)
 		confs[i] = NULL;

@@ -19,6 +19,7 @@ struct conf_load {
 	const char *version;
 	const char *conf_path; /* the dkms.conf to read */
 	bool strict;           /* read_conf_strict: add/build/install */
+	bool quiet;            /* print nothing (a conf read on the side: status, rebuilds) */
 };
 
 /* Fills confs[i] for targets[i]. Returns 0, or 8 ("Bad conf file.") / 4 (missing) after

@@ -312,7 +312,9 @@ int jobs_check_writable(const struct ctx *c, const struct job_set *s)
 	bool dkms_tree = false, install_tree = false;
 	for (size_t i = 0; i < s->plan.n; i++) {
 		enum job_kind k = s->plan.jobs[i].kind;
-		dkms_tree |= k != JOB_EVAL && k != JOB_POST_TRANSACTION && s->plan.jobs[i].state == JOB_PENDING;
+		/* keygen writes where the key is configured (it says so itself when it cannot) */
+		dkms_tree |= k != JOB_EVAL && k != JOB_POST_TRANSACTION && k != JOB_KEYGEN &&
+			s->plan.jobs[i].state == JOB_PENDING;
 		install_tree |= k == JOB_INSTALL || k == JOB_UNINSTALL;
 	}
 	if (dkms_tree && ctx_check_writable(c, "DKMS tree", c->paths.dkms_tree))
@@ -341,14 +343,25 @@ static int run_exit_code(const struct ctx *c, const struct job_set *s, int e)
 	return 0;
 }
 
+/* A plan with a circle of waits cannot run (nor be weighed): a bug, said, exit 1. */
+static int refuse_cycle(const struct ctx *c, struct job_set *s)
+{
+	char *cycle = NULL;
+	if (plan_check_cycles(&s->plan, &cycle) == 0)
+		return 0;
+	ctx_error(c, "The plan's jobs wait for each other in a circle (a bug in modforge): %s", cycle ? cycle : "");
+	free(cycle);
+	return 1;
+}
+
 int jobs_run(struct ctx *c, struct job_set *s)
 {
-	if (jobs_check_writable(c, s))
+	jobs_plan_finish(c, s);
+	if (refuse_cycle(c, s) || jobs_check_writable(c, s))
 		return 1;
 	size_t builds = 0;
 	for (size_t i = 0; i < s->plan.n; i++)
 		builds += s->plan.jobs[i].kind == JOB_BUILD;
-	jobs_plan_finish(c, s);
 	struct run r = { .c = c, .set = s, .builds = builds };
 	progress_init(&r.progress, c->err, strcmp(c->prog, "modforge") == 0 && !c->req->quiet);
 	for (size_t i = 0; i < s->plan.n; i++) /* jobs that will end during the run */
@@ -414,6 +427,8 @@ static void decorate(const struct job *j, void *o)
 void jobs_print_plan(struct ctx *c, struct job_set *s)
 {
 	jobs_plan_finish(c, s);
+	if (refuse_cycle(c, s))
+		return;
 	jobs_weigh(c, s);
 	if (!c->req->json) {
 		jobs_print_plan_text(c->out, s);

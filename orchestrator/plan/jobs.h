@@ -47,6 +47,7 @@ struct job_payload {
 	bool made;                   /* build: its worker ran (the result is this plan's own) */
 	const char *skip_reason;     /* it ended with nothing to do, and why (static text) */
 	bool start_logged;           /* its start event is written */
+	bool rebuild;                /* build: BUILD_DEPENDS_REBUILD's (rebuild.c) */
 	char *keygen_warning;        /* keygen: why the pair could not be made (owned) */
 	bool keygen_says;            /* keygen: generate_mok's, which says what it does */
 };

@@ -49,7 +49,8 @@ static struct module_conf *wants_rebuild(const struct ctx *c, const char *x, con
 	_cleanup_free_ char *src = tree_source_link(&c->paths, x, xv);
 	_cleanup_free_ char *conf_path = path_join(src, "dkms.conf");
 	struct module_conf *conf = NULL;
-	struct conf_load l = { .module = x, .version = xv, .conf_path = conf_path };
+	/* Read on the side: a conf that does not read is no dependent (its own commands say why). */
+	struct conf_load l = { .module = x, .version = xv, .conf_path = conf_path, .quiet = true };
 	if (confload(c, &l, t, 1, &conf) != 0)
 		return NULL;
 	if (conf->build_depends_rebuild && depends_on(conf, m))
@@ -58,35 +59,57 @@ static struct module_conf *wants_rebuild(const struct ctx *c, const char *x, con
 	return NULL;
 }
 
+/* The first job of kind for module m (any version) on t, or -1. */
+static long find_module_job(const struct job_set *s, enum job_kind kind, const char *m, const struct target *t)
+{
+	for (size_t i = 0; i < s->plan.n; i++) {
+		const struct job *j = &s->plan.jobs[i];
+		if (j->kind == kind && j->module && strcmp(j->module, m) == 0 && j->kernel &&
+		    strcmp(j->kernel, t->kernel) == 0 && strcmp(j->arch, t->arch) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+/* The BUILD_DEPENDS of conf this plan installs on t, or that are installed there now. */
+static void provided_on(const struct ctx *c, const struct job_set *s, const struct module_conf *conf,
+			const struct target *t, struct strv *out)
+{
+	for (size_t i = 0; i < conf->n_build_depends; i++) {
+		const char *d = conf->build_depends[i];
+		_cleanup_free_ char *now = tree_installed_version(&c->paths, d, t->kernel, t->arch);
+		if (now || find_module_job(s, JOB_INSTALL, d, t) >= 0)
+			strv_push(out, d);
+	}
+}
+
+/* uninstall x/xv, unbuild, build again and install it, after install (of its dependency):
+ * each waits for the one before; the kernel's depmod waits for the uninstall and the
+ * install only to end (a failed rebuild leaves the depmod of the dependency to run). */
 static void plan_again(const struct ctx *c, struct job_set *s, const char *x, const char *xv, struct target *t,
 		       struct module_conf *conf, size_t install)
 {
-	const struct tree_paths *tp = &c->paths;
-	_cleanup_free_ char *installed = tree_installed_version(tp, x, t->kernel, t->arch);
-	long first = -1;
-	if (installed && strcmp(installed, xv) == 0) {
-		size_t un = jobs_plan_uninstall(s, x, xv, t, conf);
-		plan_dep(&s->plan, un, install);
-		first = (long)un;
-	}
-	_cleanup_free_ char *src = tree_source_link(tp, x, xv);
-	struct strv provided = STRV_INIT;
-	for (size_t i = 0; i < conf->n_build_depends; i++)
-		strv_push(&provided, conf->build_depends[i]);
-	size_t b = jobs_plan_build(c, s, x, xv, t, conf, src, &provided, BUILD_AGAIN,
-				   first >= 0 ? first : (long)install);
-	strv_release(&provided);
-	plan_dep(&s->plan, b, install);
-	/* A failed rebuild leaves the kernel's depmod (of m's install) to run. */
+	size_t dm = jobs_plan_depmod(s, t);
+	size_t un;
+	struct job_payload *up = jobs_add(s, JOB_UNINSTALL, x, xv, t, &un);
+	up->conf = conf;
+	plan_dep(&s->plan, un, install);
+	plan_dep_kind(&s->plan, dm, un, DEP_ORDER);
+	up->announce = xasprintf("\nRebuilding module %s/%s due to updated dependencies\n\n", x, xv);
+	_cleanup_free_ char *src = tree_source_link(&c->paths, x, xv);
+	_cleanup_strv_ struct strv provided = STRV_INIT;
+	provided_on(c, s, conf, t, &provided);
+	/* after = -1: the plan's keygen job must not wait for this install (its build waits
+	 * for the keygen). The unbuild goes after the uninstall. */
+	size_t b = jobs_plan_build(c, s, x, xv, t, conf, src, &provided, BUILD_AGAIN, -1);
+	struct job_payload *bp = s->payloads[b];
+	bp->owns_conf = true;
+	bp->rebuild = true;
+	plan_dep(&s->plan, b, un);
+	long ub = plan_find(&s->plan, JOB_UNBUILD, x, xv, t->kernel, t->arch);
+	if (ub >= 0)
+		plan_dep(&s->plan, (size_t)ub, un);
 	jobs_plan_install(s, x, xv, t, conf, b, DEP_ORDER);
-	s->payloads[b]->owns_conf = true;
-	/* The first job of the rebuild (its uninstall, or the unbuild the build needs) says
-	 * why it runs, in dkms's words. */
-	if (first < 0)
-		first = plan_find(&s->plan, JOB_UNBUILD, x, xv, t->kernel, t->arch);
-	struct job_payload *op = s->payloads[first >= 0 ? (size_t)first : b];
-	free(op->announce);
-	op->announce = xasprintf("\nRebuilding module %s/%s due to updated dependencies\n\n", x, xv);
 }
 
 void jobs_plan_rebuild_dependents(const struct ctx *c, struct job_set *s, const char *m, const char *v,
@@ -98,19 +121,22 @@ void jobs_plan_rebuild_dependents(const struct ctx *c, struct job_set *s, const 
 	if (tree_scan(&c->paths, &tree) < 0)
 		return;
 	for (size_t i = 0; i < tree->n_modules; i++) {
-		const struct tree_module *tm = &tree->modules[i];
-		if (strcmp(tm->name, m) == 0)
+		const char *x = tree->modules[i].name;
+		/* Only the version of x installed on t is rebuilt (and installed again). */
+		_cleanup_free_ char *xv = tree_installed_version(&c->paths, x, t->kernel, t->arch);
+		if (strcmp(x, m) == 0 || !xv || tree_version_state(&c->paths, x, xv) != TREE_V_ADDED)
 			continue;
-		for (size_t j = 0; j < tm->n_versions; j++) {
-			const char *xv = tm->versions[j].version;
-			if (tm->versions[j].state != TREE_V_ADDED ||
-			    !tree_is_built(&c->paths, tm->name, xv, t->kernel, t->arch) ||
-			    plan_find(&s->plan, JOB_BUILD, tm->name, xv, t->kernel, t->arch) >= 0)
-				continue;
-			struct module_conf *conf = wants_rebuild(c, tm->name, xv, t, m, v);
-			if (conf)
-				plan_again(c, s, tm->name, xv, t, conf, install);
+		long b = find_module_job(s, JOB_BUILD, x, t);
+		if (b >= 0) {
+			/* Rebuilt for another dependency already: it also waits for this one's
+			 * install. Built by the plan for another reason: left to it. */
+			if (s->payloads[b]->rebuild && s->payloads[b]->conf && depends_on(s->payloads[b]->conf, m))
+				plan_dep(&s->plan, (size_t)b, install);
+			continue;
 		}
+		struct module_conf *conf = wants_rebuild(c, x, xv, t, m, v);
+		if (conf)
+			plan_again(c, s, x, xv, t, conf, install);
 	}
 	tree_free(tree);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -22,7 +23,7 @@ static void new_run_id(char out[33])
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
 		struct timespec t; /* no entropy yet (early boot): time and pid */
 		clock_gettime(CLOCK_REALTIME, &t);
-		long v[2] = { t.tv_sec ^ ((long)getpid() << 32), t.tv_nsec };
+		uint64_t v[2] = { (uint64_t)t.tv_sec ^ ((uint64_t)getpid() << 32), (uint64_t)t.tv_nsec };
 		memcpy(b, v, sizeof(b));
 	}
 	for (size_t i = 0; i < sizeof(b); i++)

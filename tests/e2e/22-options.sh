@@ -135,4 +135,32 @@ expect_no_line "Rebuilding module mf-consumer/1.0 due to updated dependencies" "
 expect_rc 0 mf install mf-hello/1.0 -k "$K1" --force
 expect_no_line "Rebuilding module mf-consumer/1.0 due to updated dependencies" "$E2E_OUT"
 expect_eq "--force: the record stays" "1.1" "$(cat "$RES/.dep_mf-hello" 2>&1)"
+# An install that is a skip (already installed) rebuilds nothing, as in dkms.
+expect_rc 0 mf install mf-hello/1.0 -k "$K1"
+expect_line "Module mf-hello/1.0 already installed on kernel $K1 ($E2E_ARCH), skip. You may override by specifying --force." "$E2E_OUT"
+expect_no_line "Rebuilding module mf-consumer/1.0 due to updated dependencies" "$E2E_OUT"
+# The dependency built anew with a signing key still to be made: one keygen job before
+# both builds (the plan once waited in a circle here and crashed).
+expect_rc 0 mf uninstall mf-hello/1.0 -k "$K1"
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+rm -f "$DKMS/mok.key" "$DKMS/mok.pub"
+expect_rc 0 mf install mf-hello/1.0 -k "$K1"
+expect_line "Rebuilding module mf-consumer/1.0 due to updated dependencies" "$E2E_OUT"
+expect_eq "rebuilt against 1.0" "1.0" "$(cat "$RES/.dep_mf-hello" 2>&1)"
+expect_file "$DKMS/mok.key"
+# autoinstall where the new dependency fails to build: the dependent's rebuild does not
+# run (it stays installed), and the kernel's depmod still runs for what was installed.
+cp -a "$SRC/mf-hello-1.1" "$SRC/mf-hello-1.2"
+sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="1.2"/' "$SRC/mf-hello-1.2/dkms.conf"
+echo "this is not C" >>"$SRC/mf-hello-1.2/mf_hello.c"
+cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$SRC/mf-two-1.0"
+sed -i -e 's/^PACKAGE_NAME=.*/PACKAGE_NAME="mf-two"/' "$SRC/mf-two-1.0/dkms.conf"
+printf 'DEST_MODULE_NAME[0]="mf_two_a"\nDEST_MODULE_NAME[1]="mf_two_b"\n' >>"$SRC/mf-two-1.0/dkms.conf"
+expect_rc 0 mf add mf-hello/1.2
+expect_rc 0 mf add mf-two/1.0
+expect_rc 11 mf autoinstall -k "$K1"
+expect_no_line "Rebuilding module mf-consumer/1.0 due to updated dependencies" "$E2E_OUT"
+if grep -q "mf_two_a.ko" "$INST/$K1/modules.dep"; then ok "depmod ran for what autoinstall installed"; else not_ok "depmod ran for what autoinstall installed" "$E2E_OUT"; fi
+expect_rc 0 mf status -m mf-consumer -k "$K1"
+expect_lines "$E2E_OUT" "mf-consumer/1.0, $K1, $E2E_ARCH: installed"
 e2e_done

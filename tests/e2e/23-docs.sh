@@ -71,6 +71,17 @@ expect_eq "-m: added module/versions (--dkmstree=DIR)" "mf-hello/1.0" \
 expect_eq "-k: kernels with headers" "$(printf '%s\n' "$K1" "$K2" | sort)" \
 	"$(complete_words modforge build --installtree "$INST" -k '')"
 expect_eq "help: verbs" "autoinstall" "$(complete_words modforge help auto)"
+expect_eq "after kernel_postinst (a verb too): module/versions" "mf-hello/1.0" \
+	"$(complete_words modforge kernel_postinst --dkmstree "$DKMS" mf-h)"
+expect_eq "--dkmstree=DIR as bash splits it" "mf-hello/1.0" \
+	"$(complete_words modforge status --dkmstree = "$DKMS" -m mf-h)"
+# A module name is whatever a dkms.conf said: completing it runs nothing.
+evil='$(touch${IFS}INJECTED)'
+mkdir -p "$DKMS/$evil/1.0" "$E2E_TMP/evil-src" "$E2E_TMP/cwd"
+ln -s "$E2E_TMP/evil-src" "$DKMS/$evil/1.0/source"
+got=$(cd "$E2E_TMP/cwd" && complete_words modforge remove --dkmstree "$DKMS" '$')
+expect_eq "a name with \$(...) is offered as it is" "$evil/1.0" "$got"
+expect_no_file "$E2E_TMP/cwd/INJECTED"
 
 diag "--- zsh completion"
 ZC=$DEST/usr/share/zsh/vendor-completions
