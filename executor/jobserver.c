@@ -40,7 +40,12 @@ int jobserver_init(struct jobserver *js, int slots)
 			return r;
 		}
 	}
-	snprintf(js->makeflags, sizeof(js->makeflags), " -j%d --jobserver-auth=%d,%d", js->slots, js->rfd, js->wfd);
+	/* One slot: no pipe to hand on (a --jobserver-auth naming none makes make warn). */
+	if (js->slots > 1)
+		snprintf(js->makeflags, sizeof(js->makeflags), " -j%d --jobserver-auth=%d,%d", js->slots, js->rfd,
+			 js->wfd);
+	else
+		snprintf(js->makeflags, sizeof(js->makeflags), " -j1");
 	return 0;
 }
 

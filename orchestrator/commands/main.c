@@ -206,7 +206,8 @@ static int setup_ctx(struct ctx *c, const struct request *req, const char *prog,
 {
 	c->req = req;
 	c->prog = prog;
-	c->release = "modforge-" MODFORGE_VERSION;
+	/* make.log's header names dkms's release as dkms, modforge's as modforge (as -V). */
+	c->release = strcmp(prog, "dkms") == 0 ? "dkms-" DKMS_COMPAT_RELEASE : "modforge-" MODFORGE_VERSION;
 	const char *etc = getenv("MODFORGE_ETC_DKMS");
 	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
 	const char *sys = getenv("MODFORGE_SYSFS_DEVICES");

@@ -88,12 +88,35 @@ const char *framework_value(const struct framework *fw, const char *value, const
 	return e && *e ? e : NULL;
 }
 
-int framework_post_transaction(const char *etc_dkms, const char *kernel, int *exit_code)
+int framework_post_transaction(const char *etc_dkms, const char *kernel, const char *log, bool blank_log,
+			       int *exit_code)
 {
+	/* dkms's invoke_command with a log: "Executing post-transaction command..." on stdout,
+	 * the command's output in the log between its header and its exit code and time. */
 	static const char script[] = SOURCE_FRAMEWORK_SH
-		"[ -n \"${post_transaction-}\" ] && eval \"$post_transaction\"\n";
+		"[ -n \"${post_transaction-}\" ] || exit 0\n"
+		"log=$2\n"
+		"[ \"$3\" = blank ] && : >\"$log\"\n"
+		"printf 'Executing post-transaction command...'\n"
+		"printf '\\nExecuting post-transaction command\\n# command: %s\\n' \"$post_transaction\" >>\"$log\"\n"
+		"t0=$SECONDS\n"
+		"( eval \"$post_transaction\" ) >>\"$log\" 2>&1\n"
+		"rc=$?\n"
+		"s=$((SECONDS - t0))\n"
+		"printf '\\n# exit code: %d\\n# elapsed time: %02d:%02d:%02d\\n%s\\n' \"$rc\" $((s / 3600)) $((s / 60 % 60)) "
+		"$((s % 60)) ----------------------------------------------------------------  >>\"$log\"\n"
+		"if [ \"$rc\" -gt 0 ]; then printf '(bad exit status: %d)\\nFailed command:\\n%s\\n' \"$rc\" \"$post_transaction\";\n"
+		"else echo ' done.'; fi\n"
+		"exit \"$rc\"\n";
 	_cleanup_free_ char *kv = xasprintf("kernelver=%s", kernel);
-	char *argv[] = { "bash", "-c", (char *)script, "post_transaction", (char *)etc_dkms, NULL };
+	char *argv[] = { "bash",
+			 "-c",
+			 (char *)script,
+			 "post_transaction",
+			 (char *)etc_dkms,
+			 (char *)log,
+			 blank_log ? "blank" : "append",
+			 NULL };
 	char *env[] = { kv, NULL };
 	struct untrusted_cmd uc = { .argv = argv, .cwd = "/", .extra_env = env, .out_fd = -1 };
 	return untrusted_run(&uc, exit_code);

@@ -8,6 +8,8 @@
 #ifndef MODFORGE_FRAMEWORK_H
 #define MODFORGE_FRAMEWORK_H
 
+#include <stdbool.h>
+
 struct framework {
 	char *source_tree, *dkms_tree, *install_tree;
 	char *parallel_jobs;
@@ -24,9 +26,12 @@ struct framework {
 int framework_read(const char *etc_dkms, struct framework *fw);
 void framework_release(struct framework *fw);
 /* Runs post_transaction as dkms does: the files re-read with $kernelver = kernel, the
- * command eval'ed, privileged, output on the caller's stdout/stderr. Returns 0 (see
- * *exit_code) or -errno if bash could not start. */
-int framework_post_transaction(const char *etc_dkms, const char *kernel, int *exit_code);
+ * command eval'ed, privileged; "Executing post-transaction command... done." (or its bad
+ * exit status and the command) on stdout, its output in log (emptied first when
+ * blank_log) between dkms's header and footer. Returns 0 (see *exit_code) or -errno if
+ * bash could not start. */
+int framework_post_transaction(const char *etc_dkms, const char *kernel, const char *log, bool blank_log,
+			       int *exit_code);
 /* value if a framework file set it, else the environment variable env_name if set and
  * non-empty, else NULL (dkms: environment < framework files). */
 const char *framework_value(const struct framework *fw, const char *value, const char *env_name);

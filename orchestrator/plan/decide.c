@@ -177,7 +177,7 @@ static void check(const struct ctx *c, const struct job *j, const struct target 
 		refuse(d, 21, true,
 		       xasprintf(
 			       "Your kernel headers for kernel %s cannot be found at %s/%s/build or %s/%s/source.\n"
-			       "Please install the linux-headers-%s package or use the --kernelsourcedir option to tell DKMS where it's located.",
+			       "Please install your distribution's kernel headers package matching %s, or use the --kernelsourcedir option to tell DKMS where it's located.",
 			       j->kernel, tp->install_tree, j->kernel, tp->install_tree, j->kernel, j->kernel));
 		return;
 	}

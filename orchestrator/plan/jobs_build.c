@@ -135,9 +135,10 @@ static void fill_build_job(struct run *r, const struct job *j, const struct job_
 	}
 }
 
-/* A build the plan found in the cache: restored instead of made. False when it was
- * evicted since (then it is built). */
-static bool restore(struct run *r, const struct job *j, struct job_payload *p, FILE *out)
+/* A build the plan found in the cache: restored instead of made, saying what the build
+ * it stands for says (its modules were signed then). False when it was evicted since
+ * (then it is built). */
+static bool restore(struct run *r, const struct job *j, struct job_payload *p, bool signs, FILE *out)
 {
 	if (!p->build.cached)
 		return false;
@@ -147,6 +148,11 @@ static bool restore(struct run *r, const struct job *j, struct job_payload *p, F
 	fputs(r->c->req->verbose ? "Building module(s)... done (restored from the build cache).\n"
 				 : "Building module(s)... done.\n",
 	      out);
+	const struct build_decision *d = &p->build;
+	_cleanup_free_ char *area = tree_build_area(&r->c->paths, j->module, j->version);
+	for (size_t i = 0; signs && d->sign->hash && i < d->n_records; i++)
+		fprintf(out, "Signing module %s/%s%s.ko\n", area, d->records[i].built_location,
+			d->records[i].built_name);
 	p->cache_hit = true;
 	return true;
 }
@@ -191,6 +197,13 @@ static int fork_build(struct run *r, const struct job *j, struct job_payload *p,
 	box_for_build(c, j->module, j->version, p->target, p->conf, work, c->sandbox ? src_view : NULL, &box);
 	struct build_worker w;
 	fill_build_job(r, j, p, signs, &w.job, out);
+	/* A budget of one slot runs make as dkms does with parallel_jobs=1: `make -j1 ...`
+	 * (with more, make takes its slots from the run's jobserver and gets no -j). */
+	_cleanup_free_ char *serial = NULL;
+	if (r->js.slots == 1 && strncmp(w.job.make_command, "make ", 5) == 0)
+		serial = xasprintf("make -j1 %s", w.job.make_command + 5);
+	if (serial)
+		w.job.make_command = serial;
 	struct strv env = STRV_INIT;
 	for (size_t i = 0; i < p->build.env.n; i++)
 		strv_push(&env, p->build.env.items[i]);
@@ -297,7 +310,7 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 	}
 	bool signs;
 	int code = prologue(r, j, p, out, &signs);
-	if (code || restore(r, j, p, out)) {
+	if (code || restore(r, j, p, signs, out)) {
 		if (go)
 			jobserver_release(&r->js);
 		j->exit_code = code;

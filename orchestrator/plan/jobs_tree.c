@@ -176,6 +176,8 @@ static void fill_install_job(struct run *r, struct job *j, struct job_payload *p
 	};
 }
 
+static int depmod_now(struct run *r, const struct job *j);
+
 static bool is_installed(const struct ctx *c, const struct job *j)
 {
 	_cleanup_free_ char *v = tree_installed_version(&c->paths, j->module, j->kernel, j->arch);
@@ -204,8 +206,9 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 				j->module, j->version, j->kernel, j->arch);
 			skip = true;
 			p->skip_reason = "already installed";
-		} else {
-			uninstall_run(&ij);
+		} else if (uninstall_run(&ij) == 0) {
+			/* dkms's install --force: an uninstall, with its own depmod, first */
+			depmod_now(r, j);
 			fputs("\n", c->out);
 		}
 	}
@@ -282,6 +285,20 @@ static void modprobe_if_asked(struct run *r, const struct job *j)
 		ctx_warn(c, "--modprobe-on-install: cannot read %s: %s", c->sysfs_devices, strerror(-e));
 }
 
+/* depmod for j's kernel, now: dkms's words for one kernel; with several in the plan,
+ * each names its kernel. Returns 0 or depmod's failure. */
+static int depmod_now(struct run *r, const struct job *j)
+{
+	size_t depmods = 0;
+	for (size_t i = 0; i < r->set->plan.n; i++)
+		depmods += r->set->plan.jobs[i].kind == JOB_DEPMOD;
+	int e = depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod,
+			   depmods > 1, r->c->out, r->c->err);
+	if (e == 0)
+		journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
+	return e;
+}
+
 static int run_depmod(struct run *r, struct job *j, struct job_payload *p)
 {
 	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
@@ -289,14 +306,8 @@ static int run_depmod(struct run *r, struct job *j, struct job_payload *p)
 		p->skip_reason = "nothing changed on this kernel";
 		return 0;
 	}
-	/* dkms's words for one kernel; with several, each names its kernel. */
-	size_t depmods = 0;
-	for (size_t i = 0; i < r->set->plan.n; i++)
-		depmods += r->set->plan.jobs[i].kind == JOB_DEPMOD;
-	if (depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod, depmods > 1,
-		       r->c->out, r->c->err))
+	if (depmod_now(r, j))
 		return 6;
-	journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
 	modprobe_if_asked(r, j);
 	return 0;
 }
@@ -379,12 +390,14 @@ static int run_post_transaction(struct run *r)
 	for (size_t i = 0; i < r->kernels_touched.n; i++)
 		strv_push(&kernels, r->kernels_touched.items[i]);
 	strv_sort(&kernels, kernel_order);
+	_cleanup_free_ char *log = path_join(c->paths.dkms_tree, "post_transaction.log");
 	for (size_t i = 0; i < kernels.n; i++) {
 		_cleanup_free_ char *k = xstrndup(kernels.items[i], strcspn(kernels.items[i], "\t"));
 		int code = 0;
 		fflush(c->out);
-		if (framework_post_transaction(c->etc_dkms, k, &code) < 0 || code != 0)
-			fprintf(c->err, "Warning: post_transaction for kernel %s exited with %d\n", k, code);
+		if (framework_post_transaction(c->etc_dkms, k, log, i == 0, &code) < 0)
+			ctx_warn(c, "post_transaction for kernel %s could not run", k);
+		fflush(c->out);
 	}
 	return 0;
 }

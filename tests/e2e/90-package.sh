@@ -48,10 +48,10 @@ expect_eq "conffiles" "$(printf '%s\n' /etc/kernel/postinst.d/dkms /etc/kernel/h
 
 diag "--- on an overlay of this root: install, a real *-dkms package in and out, remove"
 OUT=$E2E_TMP/out
-W=$E2E_TMP/overlay
-mkdir -p "$OUT" "$W"
+mkdir -p "$OUT"
 chmod 755 "$OUT"
-cat >"$E2E_TMP/inside.sh" <<'SH'
+mkdir -p "$E2E_TMP/inside-dir"
+cat >"$E2E_TMP/inside-dir/inside.sh" <<'SH'
 # Runs in the overlay root; records what each step left in /out.
 set -u
 export DEBIAN_FRONTEND=noninteractive
@@ -82,30 +82,8 @@ apt_get remove modforge >/out/remove.log 2>&1; echo $? >/out/remove.rc
 ls /usr/sbin/dkms /usr/sbin/modforge >/out/sbin-after 2>&1
 exit 0
 SH
-run_cmd unshare --mount --pid --fork --propagation private /bin/bash -euc '
-	w=$1 pkg=$2 out=$3 script=$4
-	mount -t tmpfs -o mode=0755 tmpfs "$w"
-	mkdir -p "$w/upper" "$w/work" "$w/root"
-	mount -t overlay overlay -o "lowerdir=/,upperdir=$w/upper,workdir=$w/work" "$w/root"
-	r=$w/root
-	mount -t proc proc "$r/proc"
-	mount -t sysfs sysfs "$r/sys"
-	mount --rbind /dev "$r/dev"
-	mount -t tmpfs -o mode=0755 tmpfs "$r/run"
-	mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
-	mkdir -p "$r/pkg" "$r/out"
-	mount --bind "$pkg" "$r/pkg"
-	mount --bind "$out" "$r/out"
-	cp "$script" "$r/inside.sh"
-	cd "$r"
-	mkdir -p .oldroot
-	pivot_root . .oldroot
-	umount -l /.oldroot
-	rmdir /.oldroot
-	cd /
-	exec env -i HOME=/root LANG=C.UTF-8 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-		bash /inside.sh
-' overlay "$W" "$PKGDIR" "$OUT" "$E2E_TMP/inside.sh"
+run_cmd bash "$MODFORGE_SRC/tests/tools/overlay_root.sh" "$PKGDIR:/pkg" "$OUT:/out" "$E2E_TMP/inside-dir:/inside" \
+	-- bash /inside/inside.sh
 [ "$E2E_RC" -eq 0 ] || not_ok "the overlay root ran (exit $E2E_RC)" "$E2E_ERR"
 
 expect_eq "before: Debian's dkms is installed" "install ok installed" "$(cat "$OUT/before.dkms-pkg")"
