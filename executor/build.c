@@ -260,9 +260,9 @@ static void sign_module(struct build_state *s, const char *path, const char *see
 		r = modsign_file(path, j->sign_hash, j->sign_key, j->sign_cert, &why);
 	}
 	if (r < 0) {
+		/* dkms's warn with the signer's output as its second line (empty: an empty line) */
 		fprintf(j->err, "Warning: Failed to sign module '%s'!\n", seen);
-		if (why.len)
-			fprintf(j->err, "%s%s", why.data, why.data[why.len - 1] == '\n' ? "" : "\n");
+		fprintf(j->err, "%s%s", why.len ? why.data : "", why.len && why.data[why.len - 1] == '\n' ? "" : "\n");
 		fflush(j->err);
 	}
 }

@@ -192,7 +192,6 @@ static void warn_ignored_framework(const struct ctx *c, const struct framework *
 	} ignored[] = {
 		{ "symlink_modules", fw->symlink_modules, "modules are installed as copies" },
 		{ "build_environment", fw->build_environment, "builds get a fixed environment" },
-		{ "try_sign_modules", fw->try_sign_modules, "modules are signed whenever a key is configured" },
 	};
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		if (ignored[i].value && *ignored[i].value)

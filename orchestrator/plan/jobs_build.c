@@ -58,9 +58,22 @@ static bool signing_prologue(struct run *r, const struct job_payload *p, FILE *o
 			fputs(SIGNING_GENERATED_LINE, out);
 		kp->keygen_told = true;
 		if (!ok) {
+			/* dkms's words (openssl writes the key first: where its directory takes it,
+			 * the certificate is what could not be made); as modforge, also why */
+			const struct signing *sg = p->build.sign;
+			_cleanup_free_ char *key_dir = parent_dir(sg->key);
+			if (!is_regular(sg->key) && access(key_dir, W_OK) != 0)
+				fprintf(out, "Key file %s not found and can't be generated, modules won't be signed\n",
+					sg->key);
+			else
+				fprintf(out,
+					"Certificate file %s not found and can't be generated, modules won't be signed\n",
+					sg->cert);
 			fflush(out);
-			fprintf(r->c->err, "Warning: %s\n", kp->keygen_warning ? kp->keygen_warning : "");
-			fflush(r->c->err);
+			if (strcmp(r->c->prog, "dkms") != 0) {
+				fprintf(r->c->err, "Warning: %s\n", kp->keygen_warning ? kp->keygen_warning : "");
+				fflush(r->c->err);
+			}
 		}
 	}
 	fputs("\n", out);

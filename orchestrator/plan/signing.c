@@ -1,6 +1,8 @@
 #include "orchestrator/plan/signing.h"
 
+#include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/buf.h"
@@ -37,6 +39,20 @@ static char *default_sign_file(const struct ctx *c, const char *kernel)
 	return xasprintf("%s/%s/build/scripts/sign-file", c->paths.install_tree, kernel);
 }
 
+/* dkms's running_in_chroot: our view of the mounts differs from init's, or our root is
+ * not init's. */
+static bool running_in_chroot(void)
+{
+	_cleanup_buf_ struct buf init = BUF_INIT;
+	_cleanup_buf_ struct buf self = BUF_INIT;
+	if (buf_read_file(&init, "/proc/1/mountinfo") == 0 && buf_read_file(&self, "/proc/self/mountinfo") == 0 &&
+	    (init.len != self.len || memcmp(init.data, self.data, init.len) != 0))
+		return true;
+	struct stat a, b;
+	return geteuid() == 0 && stat("/proc/1/root", &a) == 0 && stat("/", &b) == 0 &&
+		(a.st_dev != b.st_dev || a.st_ino != b.st_ino);
+}
+
 /* Makes the pair unless both exist, under the tree's lock: two runs never make two.
  * Returns 1 (made), 0 (there) or -1 (why says why). */
 static int make_pair(const struct ctx *c, const char *key, const char *cert, struct buf *why)
@@ -54,8 +70,23 @@ void signing_decide(const struct ctx *c, const char *kernel, const char *missing
 		    struct signing *s)
 {
 	memset(s, 0, sizeof(*s));
+	/* dkms's checks, in its order */
+	const char *try = c->fw ? framework_value(c->fw, c->fw->try_sign_modules, "try_sign_modules") : NULL;
+	if (try && strcmp(try, "false") == 0) {
+		s->prologue = xstrdup("Module signing is disabled by policy, modules won't be signed\n");
+		return;
+	}
+	if (!(try && strcmp(try, "true") == 0) && running_in_chroot()) {
+		s->prologue = xstrdup("Running in chroot, modules won't be signed\n");
+		return;
+	}
 	if (missing_config) {
 		s->prologue = xasprintf("Kernel config %s not found, modules won't be signed\n", missing_config);
+		return;
+	}
+	_cleanup_free_ char *hash = sig_hash && *sig_hash ? xstrdup(sig_hash) : NULL;
+	if (!hash) {
+		s->prologue = xstrdup("The kernel is built without module signing facility, modules won't be signed\n");
 		return;
 	}
 	const char *configured = c->fw ? framework_value(c->fw, c->fw->sign_file, "sign_file") : NULL;
@@ -63,13 +94,8 @@ void signing_decide(const struct ctx *c, const char *kernel, const char *missing
 	_cleanup_free_ char *cert = signing_cert_path(c);
 	bool pkcs11 = strncmp(key, "pkcs11:", 7) == 0;
 	_cleanup_free_ char *tool = configured ? xstrdup(configured) : pkcs11 ? default_sign_file(c, kernel) : NULL;
-	_cleanup_free_ char *hash = sig_hash && *sig_hash ? xstrdup(sig_hash) : NULL;
 	if (tool && access(tool, X_OK) != 0) {
-		s->prologue = xasprintf("Binary %s not found, modules won't be signed\n", tool);
-		return;
-	}
-	if (!hash) {
-		s->prologue = xstrdup("The kernel is built without module signing facility, modules won't be signed\n");
+		s->prologue = xasprintf("Sign command: %s\nBinary %s not found, modules won't be signed\n", tool, tool);
 		return;
 	}
 	s->prologue = xasprintf("Sign command: %s\nSigning key: %s\nPublic certificate (MOK): %s\n",

@@ -74,11 +74,11 @@ for opt in --symlink-modules --rpm_safe_upgrade; do
 	expect_rc 2 mf status "$opt"
 	if grep -q -- "^Error! $opt is not supported by modforge" "$E2E_ERR"; then ok "$opt refused by name"; else not_ok "$opt refused by name" "$E2E_ERR"; fi
 done
-printf 'symlink_modules=true\ntry_sign_modules=false\n' >"$ETC/framework.conf"
+printf 'symlink_modules=true\nbuild_environment=/etc/x\n' >"$ETC/framework.conf"
 expect_rc 0 mf status
 expect_lines "$E2E_ERR" \
 	"Warning: framework.conf sets symlink_modules, which modforge does not support (modules are installed as copies); ignored." \
-	"Warning: framework.conf sets try_sign_modules, which modforge does not support (modules are signed whenever a key is configured); ignored."
+	"Warning: framework.conf sets build_environment, which modforge does not support (builds get a fixed environment); ignored."
 rm "$ETC/framework.conf"
 
 # ---- BUILD_DEPENDS_REBUILD ------------------------------------------------------------------
