@@ -264,6 +264,11 @@ int main(int argc, char **argv)
 	for (const char *const *v = (const char *const[]){ "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS", NULL }; *v;
 	     v++)
 		unsetenv(*v);
+	/* dkms reads the distribution before anything else, and stops without it. */
+	if (access("/etc/os-release", F_OK) != 0 && access("/usr/lib/os-release", F_OK) != 0) {
+		fprintf(stderr, "\nError! System is missing os-release file.\n");
+		return 4;
+	}
 	int rc = cli_parse(argc, argv, &req, &err);
 	if (req.quiet) {
 		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
