@@ -215,12 +215,34 @@ static int subject_resolve(struct ctx *c, struct subject *sj, bool add_if_missin
 
 /* Loads the conf of the subject for every target (one bash run). */
 static int load_confs(struct ctx *c, const struct subject *sj, const struct target_list *tl, bool strict,
-		      struct module_conf ***out)
+		      bool defer_warnings, struct module_conf ***out)
 {
 	_cleanup_free_ char *conf = c->req->conf ? xstrdup(c->req->conf) : path_join(sj->source, "dkms.conf");
 	*out = xcalloc(tl->n ? tl->n : 1, sizeof(**out));
-	struct conf_load l = { .module = sj->module, .version = sj->version, .conf_path = conf, .strict = strict };
+	/* add DIR: dkms reads the conf once DIR is copied, and names it there */
+	_cleanup_free_ char *shown = sj->copy && !c->req->conf
+		? xasprintf("%s/%s-%s/dkms.conf", c->paths.source_tree, sj->module, sj->version)
+		: NULL;
+	struct conf_load l = { .module = sj->module,
+			       .version = sj->version,
+			       .conf_path = conf,
+			       .shown_path = shown,
+			       .strict = strict,
+			       .defer_warnings = defer_warnings };
 	return confload(c, &l, tl->items, tl->n, *out);
+}
+
+/* add DIR whose dkms.conf is bad: dkms has copied DIR into the source tree before it reads
+ * the conf there, and leaves the copy; so does modforge (nothing is added). */
+static void copy_before_bad_conf(const struct ctx *c, const struct subject *sj, int e)
+{
+	if (e != 8 || !sj->copy || c->req->conf)
+		return;
+	_cleanup_free_ char *dst = xasprintf("%s/%s-%s", c->paths.source_tree, sj->module, sj->version);
+	if (path_exists(dst))
+		return;
+	if (mkdir_p(dst, 0755) < 0 || copy_tree(sj->source, dst) < 0)
+		rm_rf(dst);
 }
 
 /* What a lifecycle command holds while it plans and runs. */
@@ -261,7 +283,8 @@ int cmd_add(struct ctx *c)
 	if (!e)
 		e = targets_from_request(c, &l.tl);
 	if (!e)
-		e = load_confs(c, &l.sj, &l.tl, true, &l.confs);
+		e = load_confs(c, &l.sj, &l.tl, true, false, &l.confs);
+	copy_before_bad_conf(c, &l.sj, e);
 	if (!e) {
 		jobs_plan_add(&l.s, l.sj.module, l.sj.version, l.confs[0], l.sj.source, l.sj.copy, true);
 		e = jobs_run_or_print(c, &l.s);
@@ -290,7 +313,9 @@ static int build_or_install(struct ctx *c, bool install)
 	if (!e)
 		e = c->req->all_kernels ? targets_with_headers(c, &l.tl) : targets_from_request(c, &l.tl);
 	if (!e)
-		e = load_confs(c, sj, &l.tl, true, &l.confs);
+		e = load_confs(c, sj, &l.tl, true, true, &l.confs);
+	if (sj->add)
+		copy_before_bad_conf(c, sj, e);
 	if (!e) {
 		struct job_set *s = &l.s;
 		long add = -1;
@@ -298,6 +323,7 @@ static int build_or_install(struct ctx *c, bool install)
 			add = (long)jobs_plan_add(s, sj->module, sj->version, l.confs[0], sj->source, sj->copy,
 						  sj->link);
 			s->payloads[add]->blank_after = true;
+			s->payloads[add]->says_conf_warnings = true;
 		}
 		size_t eval;
 		jobs_add(s, JOB_EVAL, sj->module, sj->version, NULL, &eval);
@@ -307,6 +333,7 @@ static int build_or_install(struct ctx *c, bool install)
 			size_t b = jobs_plan_build(c, s, sj->module, sj->version, t, l.confs[i], sj->source, NULL,
 						   install ? BUILD_FOR_INSTALL : BUILD_ASKED, add);
 			plan_dep(&s->plan, b, eval);
+			s->payloads[b]->says_conf_warnings = true;
 			if (!install)
 				continue;
 			/* Installed already (and not forced): the install is a skip, and dkms
@@ -314,6 +341,7 @@ static int build_or_install(struct ctx *c, bool install)
 			_cleanup_free_ char *now = tree_installed_version(&c->paths, sj->module, t->kernel, t->arch);
 			bool skip = now && strcmp(now, sj->version) == 0 && !c->req->force;
 			size_t in = jobs_plan_install(s, sj->module, sj->version, t, l.confs[i], b, DEP_SUCCESS);
+			s->payloads[in]->says_conf_warnings = true;
 			if (!skip)
 				jobs_plan_rebuild_dependents(c, s, sj->module, sj->version, t, in);
 		}
@@ -379,7 +407,7 @@ static int removal(struct ctx *c, enum removal what)
 			l.confs[i] = conf_of_result(c, m, v, &l.tl.items[i]);
 	} else if (!e && l.tl.n) {
 		/* The lenient reader: a conf that fails still lets unbuild/remove go on. */
-		if (load_confs(c, &l.sj, &l.tl, false, &l.confs) != 0)
+		if (load_confs(c, &l.sj, &l.tl, false, false, &l.confs) != 0)
 			fflush(c->err);
 	}
 	for (size_t i = 0; !e && i < l.tl.n; i++) {

@@ -18,7 +18,7 @@ struct framework {
 	char *compress_gzip_opts, *compress_xz_opts, *compress_zstd_opts;
 	char *post_transaction;
 	char *modprobe_on_install; /* non-empty: as --modprobe-on-install */
-	char *try_sign_modules; /* "false": never sign; "true": sign in a chroot too */
+	char *try_sign_modules;    /* "false": never sign; "true": sign in a chroot too */
 	/* dkms reads these; modforge does not act on them, and says so when one is set. */
 	char *symlink_modules, *build_environment;
 };

@@ -30,17 +30,31 @@ static void conf_files(const struct ctx *c, const struct conf_load *l, struct st
 
 static int bad_conf(const struct ctx *c, const struct conf_load *l)
 {
-	ctx_error(c, "Bad conf file.\nFile: %s does not represent a valid dkms.conf file.", l->conf_path);
+	ctx_error(c, "Bad conf file.\nFile: %s does not represent a valid dkms.conf file.",
+		  l->shown_path ? l->shown_path : l->conf_path);
 	return 8;
 }
 
-static void print_warnings(const struct ctx *c, const struct module_conf *m)
+void confload_print_warnings(FILE *err, const struct module_conf *m)
 {
-	for (size_t i = 0; i < m->n_warnings; i++)
-		fprintf(c->err, "%s\n", m->warnings[i]);
+	confload_print_step_warnings(err, m, true, NULL);
+}
+
+void confload_print_step_warnings(FILE *err, const struct module_conf *m, bool deprecations, const char *read_as)
+{
+	for (size_t i = 0; deprecations && i < m->n_warnings; i++) {
+		/* "Deprecated feature: NAME (PATH)[: ...]": the path as read at this step */
+		const char *w = m->warnings[i];
+		const char *open = read_as ? strchr(w, '(') : NULL;
+		const char *close = open ? strchr(open, ')') : NULL;
+		if (close)
+			fprintf(err, "%.*s(%s)%s\n", (int)(open - w), w, read_as, close + 1);
+		else
+			fprintf(err, "%s\n", w);
+	}
 	if (m->n_records == 0)
-		fprintf(c->err, "dkms.conf: Warning! Zero modules specified.\n");
-	fflush(c->err);
+		fprintf(err, "dkms.conf: Warning! Zero modules specified.\n");
+	fflush(err);
 }
 
 /* The per-kernel override files of each target (/etc/dkms/<m>-<v>-<k>.conf and the like). */
@@ -130,6 +144,20 @@ static int evaluate(const struct ctx *c, const struct conf_load *l, const struct
 	return bad_conf(c, l);
 }
 
+/* The warnings name the conf where messages say it is (struct conf_load.shown_path). */
+static void show_path_in_warnings(struct module_conf *m, const char *path, const char *shown)
+{
+	_cleanup_free_ char *from = xasprintf("(%s)", path);
+	for (size_t i = 0; i < m->n_warnings; i++) {
+		char *at = strstr(m->warnings[i], from);
+		if (!at)
+			continue;
+		char *w = xasprintf("%.*s(%s)%s", (int)(at - m->warnings[i]), m->warnings[i], shown, at + strlen(from));
+		free(m->warnings[i]);
+		m->warnings[i] = w;
+	}
+}
+
 /* The evaluator's records as one validated conf per target. Returns 0 or dkms's code. */
 static int typed_confs(const struct ctx *c, const struct conf_load *l, const struct target *targets, size_t n,
 		       const struct buf *out, struct module_conf **confs)
@@ -145,7 +173,11 @@ static int typed_confs(const struct ctx *c, const struct conf_load *l, const str
 	for (size_t i = 0; i < n && ret == 0; i++) {
 		char *msg = NULL;
 		struct conf_target t = { targets[i].kernel, targets[i].arch };
-		if (conf_from_dump(recs[i], lens[i], &t, c->distro, &confs[i], &msg) < 0) {
+		int r = conf_from_dump(recs[i], lens[i], &t, c->distro, &confs[i], &msg);
+		if (r == 0 && l->shown_path)
+			show_path_in_warnings(confs[i], l->conf_path, l->shown_path);
+
+		if (r < 0) {
 			if (msg)
 				fprintf(c->err, "dkms.conf: Error! %s\n", msg);
 			free(msg);
@@ -154,8 +186,8 @@ static int typed_confs(const struct ctx *c, const struct conf_load *l, const str
 			fprintf(c->err, "dkms.conf: Error! %s\n", msg);
 			free(msg);
 			ret = bad_conf(c, l);
-		} else if (l->strict && i == 0) {
-			print_warnings(c, confs[i]);
+		} else if (l->strict && i == 0 && !l->defer_warnings) {
+			confload_print_warnings(c->err, confs[i]);
 		}
 	}
 	free(recs);

@@ -48,6 +48,9 @@ struct job_payload {
 	const char *skip_reason;     /* it ended with nothing to do, and why (static text) */
 	bool start_logged;           /* its start event is written */
 	bool rebuild;                /* build: BUILD_DEPENDS_REBUILD's (rebuild.c) */
+	bool says_conf_warnings;     /* add/build/install: says the conf's warnings as dkms's
+				      * read of it at that step does */
+	bool conf_read;              /* build: it said them (its install then says less) */
 	char *keygen_warning;        /* keygen: why the pair could not be made (owned) */
 	bool keygen_says;            /* keygen: generate_mok's, which says what it does */
 };

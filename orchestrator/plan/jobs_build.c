@@ -13,6 +13,7 @@
 #include "executor/cache.h"
 #include "executor/proc.h"
 #include "orchestrator/conf/conf.h"
+#include "orchestrator/plan/confload.h"
 #include "orchestrator/plan/sandbox_policy.h"
 #include "orchestrator/context.h"
 #include "orchestrator/plan/jobs_internal.h"
@@ -268,6 +269,14 @@ static bool ends_early(const struct ctx *c, struct job *j, struct job_payload *p
 				j->module, j->version, j->kernel, j->arch);
 		j->exit_code = 0;
 		return true;
+	}
+	/* dkms reads the conf after its result-dir check (3), before the others */
+	if (p->says_conf_warnings && !(d->verdict == BUILD_REFUSE && d->code == 3)) {
+		fflush(out);
+		_cleanup_free_ char *link = tree_source_link(&c->paths, j->module, j->version);
+		_cleanup_free_ char *read_as = path_join(link, "dkms.conf");
+		confload_print_step_warnings(p->err_buffer ? p->err_buffer : c->err, p->conf, true, read_as);
+		p->conf_read = true;
 	}
 	if (d->verdict == BUILD_REFUSE && !d->after_prologue) {
 		say(c, d, out);

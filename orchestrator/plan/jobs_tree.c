@@ -17,6 +17,7 @@
 #include "executor/modalias.h"
 #include "executor/treelock.h"
 #include "orchestrator/conf/conf.h"
+#include "orchestrator/plan/confload.h"
 #include "orchestrator/plan/sandbox_policy.h"
 #include "orchestrator/context.h"
 #include "orchestrator/conf/framework.h"
@@ -91,6 +92,10 @@ static int run_add(struct run *r, struct job *j, struct job_payload *p)
 	}
 	_cleanup_free_ char *link = tree_source_link(&c->paths, m, v);
 	_cleanup_free_ char *build = tree_build_area(&c->paths, m, v);
+	if (p->says_conf_warnings && p->conf) {
+		fflush(c->out);
+		confload_print_warnings(c->err, p->conf);
+	}
 	fprintf(c->out, "Creating symlink %s -> %s\n", link, srcdir);
 	fflush(c->out);
 	if (e == 0)
@@ -211,6 +216,14 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 			depmod_now(r, j);
 			fputs("\n", c->out);
 		}
+	}
+	if (!skip && install && p->says_conf_warnings) { /* dkms's do_install reads the conf here */
+		const struct job_payload *bp = j->n_deps ? r->set->payloads[j->deps[0]] : NULL;
+		bool read_by_build = bp && r->set->plan.jobs[j->deps[0]].kind == JOB_BUILD && bp->conf_read;
+		_cleanup_free_ char *link = tree_source_link(&c->paths, j->module, j->version);
+		_cleanup_free_ char *read_as = path_join(link, "dkms.conf");
+		fflush(c->out);
+		confload_print_step_warnings(c->err, p->conf, !read_by_build, read_as);
 	}
 	if (!skip)
 		code = install ? install_run(&ij) : uninstall_run(&ij);
