@@ -102,6 +102,19 @@ static struct candidate *find_cand(struct autoinstall *a, const char *m)
 	return NULL;
 }
 
+/* Does `from` lead back to `to` through the BUILD_DEPENDS of planned candidates on t? */
+static bool reaches(struct autoinstall *a, const struct candidate *from, const struct candidate *to, size_t t,
+		    size_t depth)
+{
+	const struct slot *sl = &from->slots[t];
+	for (size_t d = 0; depth <= a->n && sl->conf && d < sl->conf->n_build_depends; d++) {
+		const struct candidate *on = find_cand(a, sl->conf->build_depends[d]);
+		if (on && on->slots[t].planned && (on == to || reaches(a, on, to, t, depth + 1)))
+			return true;
+	}
+	return false;
+}
+
 static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 {
 	struct target *tg = &a->tl->items[t];
@@ -121,6 +134,7 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 		struct job_payload *p = s->payloads[sl->build_job];
 		p->announce = xasprintf("Autoinstall of module %s/%s for kernel %s (%s)", k->module, k->version,
 					tg->kernel, tg->arch);
+		p->kernel_prologue = true;
 		sl->install_job = jobs_plan_install(s, k->module, k->version, tg, sl->conf, sl->build_job, DEP_ORDER);
 		s->payloads[sl->install_job]->blank_after = true;
 	}
@@ -131,7 +145,10 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 		for (size_t d = 0; d < sl->conf->n_build_depends; d++) {
 			const char *dep = sl->conf->build_depends[d];
 			struct candidate *on = find_cand(a, dep);
-			if (on && on->slots[t].planned)
+			/* a dependency in a circle with this module is never there, as in dkms */
+			if (on && on->slots[t].planned && reaches(a, on, &a->cands[i], t, 0))
+				buf_addf(&sl->missing, "%s%s", sl->missing.len ? " " : "", dep);
+			else if (on && on->slots[t].planned)
 				plan_dep_kind(&s->plan, sl->build_job, on->slots[t].install_job, DEP_OR_EXCLUDED);
 			else if (!on || !on->slots[t].installed)
 				buf_addf(&sl->missing, "%s%s", sl->missing.len ? " " : "", dep);
@@ -146,20 +163,46 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 						     a->cands[i].slots[t].install_job);
 }
 
-/* Orders candidates by when their install ended on target t: how dkms lists them. */
-struct end_order {
-	const struct job_set *s;
+/* The round in which dkms's autoinstall takes the candidate on target t: 0 without
+ * planned dependencies, else one more than its deepest planned dependency. */
+static size_t round_of(struct autoinstall *a, const struct candidate *k, size_t t, size_t guard)
+{
+	const struct slot *sl = &k->slots[t];
+	size_t r = 0;
+	for (size_t d = 0; sl->conf && guard < a->n && d < sl->conf->n_build_depends; d++) {
+		const struct candidate *on = find_cand(a, sl->conf->build_depends[d]);
+		if (on && on != k && on->slots[t].planned) {
+			size_t rd = round_of(a, on, t, guard + 1) + 1;
+			r = rd > r ? rd : r;
+		}
+	}
+	return r;
+}
+
+/* Orders candidates as dkms lists them: by round (dependencies first), then in the tree's
+ * order; never by when their jobs happened to end. */
+struct list_order {
+	struct autoinstall *a;
 	size_t t;
 };
 
-static int by_install_end(const void *x, const void *y, void *data)
+static int by_round(const void *x, const void *y, void *data)
 {
-	const struct end_order *o = data;
-	const struct slot *a = &(*(struct candidate *const *)x)->slots[o->t];
-	const struct slot *b = &(*(struct candidate *const *)y)->slots[o->t];
-	long sa = a->planned ? o->s->plan.jobs[a->install_job].end_seq : 0;
-	long sb = b->planned ? o->s->plan.jobs[b->install_job].end_seq : 0;
-	return (sa > sb) - (sa < sb);
+	const struct list_order *o = data;
+	const struct candidate *p = *(struct candidate *const *)x, *q = *(struct candidate *const *)y;
+	size_t rp = round_of(o->a, p, o->t, 0), rq = round_of(o->a, q, o->t, 0);
+	if (rp != rq)
+		return rp < rq ? -1 : 1;
+	return p < q ? -1 : p > q;
+}
+
+/* Is m registered with DKMS (in the tree, any version or state)? */
+static bool known_module(const struct autoinstall *a, const char *m)
+{
+	for (size_t i = 0; i < a->tree->n_modules; i++)
+		if (strcmp(a->tree->modules[i].name, m) == 0)
+			return true;
+	return false;
 }
 
 static bool dep_failed(const struct job_set *s, const struct slot *sl)
@@ -176,13 +219,14 @@ static bool summary(struct autoinstall *a, const struct job_set *s, size_t t)
 	bool bad = false;
 	for (size_t i = 0; i < a->n; i++)
 		order[i] = &a->cands[i];
-	struct end_order eo = { s, t };
-	qsort_r(order, a->n, sizeof(*order), by_install_end, &eo);
+	struct list_order lo = { a, t };
+	qsort_r(order, a->n, sizeof(*order), by_round, &lo);
+	for (size_t i = 0; i < a->n; i++) /* those installed already come first, as in dkms */
+		if (a->cands[i].slots[t].installed)
+			buf_addf(&ok, "%s%s", ok.len ? " " : "", a->cands[i].module);
 	for (size_t i = 0; i < a->n; i++) {
 		const struct slot *sl = &order[i]->slots[t];
 		const char *m = order[i]->module;
-		if (sl->installed)
-			buf_addf(&ok, "%s%s", ok.len ? " " : "", m);
 		if (!sl->planned || dep_failed(s, sl))
 			continue;
 		const struct job *b = &s->plan.jobs[sl->build_job], *in = &s->plan.jobs[sl->install_job];
@@ -203,14 +247,43 @@ static bool summary(struct autoinstall *a, const struct job_set *s, size_t t)
 		fprintf(out, "Autoinstall on %s was skipped for module(s) %s.\n", kv, skipped.data);
 	if (failed.len)
 		fprintf(out, "Autoinstall on %s failed for module(s) %s.\n", kv, failed.data);
+	/* dkms's classification: a dependency DKMS knows (in the tree) that is missing makes
+	 * the module fail; one it does not know yet defers it (exit 0: a later trigger). */
+	struct buf deferred = BUF_INIT;
 	for (size_t i = 0; i < a->n; i++) {
 		const struct slot *sl = &a->cands[i].slots[t];
 		if (!sl->planned || !dep_failed(s, sl))
 			continue;
-		fprintf(out, "%s/%s autoinstall failed due to missing dependencies: %s.\n", a->cands[i].module,
-			a->cands[i].version, sl->missing.len ? sl->missing.data : "(a dependency failed)");
-		bad = true;
+		struct buf known = BUF_INIT, unknown = BUF_INIT;
+		for (size_t d = 0; sl->conf && d < sl->conf->n_build_depends; d++) {
+			const char *dep = sl->conf->build_depends[d];
+			const struct candidate *on = find_cand(a, dep);
+			bool there = on &&
+				(on->slots[t].installed ||
+				 (on->slots[t].planned && s->plan.jobs[on->slots[t].install_job].state == JOB_DONE));
+			if (there)
+				continue;
+			buf_addf(known_module(a, dep) ? &known : &unknown, " %s", dep);
+		}
+		if (known.len || !unknown.len) {
+			fprintf(out, "%s/%s autoinstall failed due to missing dependencies:%s.\n", a->cands[i].module,
+				a->cands[i].version, known.len ? known.data : " (a dependency failed)");
+			bad = true;
+		} else {
+			fprintf(out, "%s/%s autoinstall deferred: BUILD_DEPENDS not registered with DKMS:%s.\n",
+				a->cands[i].module, a->cands[i].version, unknown.data);
+			buf_addf(&deferred, "%s%s/%s", deferred.len ? " " : "", a->cands[i].module,
+				 a->cands[i].version);
+		}
+		buf_release(&known);
+		buf_release(&unknown);
 	}
+	if (deferred.len)
+		fprintf(out,
+			"Autoinstall on %s deferred module(s) %s due to BUILD_DEPENDS not yet registered with DKMS.\n"
+			"These may be provided externally or by a package not yet configured; autoinstall will retry on the next trigger.\n",
+			kv, deferred.data);
+	buf_release(&deferred);
 	bad |= failed.len > 0;
 	buf_release(&ok);
 	buf_release(&skipped);

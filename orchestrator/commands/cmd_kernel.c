@@ -93,11 +93,21 @@ static int kernel_removal(struct ctx *c, const char *action, bool autoinstall_on
 	size_t n = 0;
 	struct picked *picked = pick(c, tree, t, autoinstall_only, &n);
 	struct job_set s = JOB_SET_INIT;
-	jobs_plan_depmod(&s, t);
-	for (size_t i = 0; i < n; i++)
-		jobs_plan_uninstall(&s, picked[i].m, picked[i].v, t, picked[i].conf);
-	for (size_t i = 0; i < n; i++)
-		jobs_plan_unbuild(&s, picked[i].m, picked[i].v, t);
+	/* As dkms: per module "dkms: removing module ..." (stderr), its uninstall and unbuild
+	 * (kernel_prerm: and a blank line); one depmod after them all. */
+	size_t dm = jobs_plan_depmod(&s, t);
+	for (size_t i = 0; i < n; i++) {
+		size_t un = jobs_plan_uninstall(&s, picked[i].m, picked[i].v, t, picked[i].conf);
+		struct job_payload *up = s.payloads[un];
+		up->announce = xasprintf("dkms: removing module %s/%s for kernel %s (%s)\n", picked[i].m, picked[i].v,
+					 t->kernel, t->arch);
+		up->announce_on_err = true;
+		size_t ub;
+		jobs_add(&s, JOB_UNBUILD, picked[i].m, picked[i].v, t, &ub);
+		plan_dep(&s.plan, ub, un);
+		plan_dep_kind(&s.plan, dm, ub, DEP_ORDER);
+		s.payloads[ub]->blank_after = !autoinstall_only;
+	}
 	e = n || c->req->dry_run ? jobs_run_or_print(c, &s) : 0;
 	jobs_release(&s);
 	for (size_t i = 0; i < n; i++)

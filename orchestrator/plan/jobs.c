@@ -204,6 +204,18 @@ static void show_buffer(FILE **buf, FILE *to)
 	*buf = NULL;
 }
 
+/* No other install for j's kernel is still to end. */
+static bool last_install_of_kernel(const struct run *r, const struct job *j)
+{
+	for (size_t i = 0; i < r->set->plan.n; i++) {
+		const struct job *o = &r->set->plan.jobs[i];
+		if (o != j && o->kind == JOB_INSTALL && (o->state == JOB_PENDING || o->state == JOB_RUNNING) &&
+		    strcmp(o->kernel, j->kernel) == 0 && strcmp(o->arch, j->arch) == 0)
+			return false;
+	}
+	return true;
+}
+
 static void job_finished(void *data, struct job *j)
 {
 	struct run *r = data;
@@ -230,12 +242,29 @@ static void job_finished(void *data, struct job *j)
 		show_buffer(&p->err_buffer, r->c->err);
 	}
 	if (p && p->blank_after && j->kind == JOB_INSTALL && j->n_deps) {
-		/* autoinstall's blank line after each module it tried */
+		/* autoinstall's blank line after each module it tried; after the last one of a
+		 * kernel it comes after that kernel's depmod, as in dkms (which runs depmod
+		 * after each module) */
 		const struct job *b = &r->set->plan.jobs[j->deps[0]];
-		if (b->state != JOB_SKIPPED || b->exit_code == 77) {
-			fputs("\n", r->c->out);
-			fflush(r->c->out);
+		if (b->state != JOB_SKIPPED) { /* an excluded one's came when its build ended */
+			long dm = last_install_of_kernel(r, j)
+				? plan_find(&r->set->plan, JOB_DEPMOD, NULL, NULL, j->kernel, j->arch)
+				: -1;
+			if (dm >= 0 && r->set->plan.jobs[dm].state == JOB_PENDING) {
+				r->set->payloads[dm]->blank_after = true;
+			} else {
+				fputs("\n", r->c->out);
+				fflush(r->c->out);
+			}
 		}
+	}
+	if (p && p->announce && j->kind == JOB_BUILD && j->state == JOB_SKIPPED && j->exit_code == 77) {
+		fputs("\n", r->c->out); /* autoinstall: a module BUILD_EXCLUSIVE excluded */
+		fflush(r->c->out);
+	}
+	if (p && p->blank_after && j->kind == JOB_DEPMOD) {
+		fputs("\n", r->c->out);
+		fflush(r->c->out);
 	}
 	if (j->state == JOB_FAILED && !r->set->first_error)
 		r->set->first_error = j->exit_code;
@@ -402,6 +431,7 @@ int jobs_run(struct ctx *c, struct job_set *s)
 	stop_release(&saved);
 	jobserver_close(&r.js);
 	strv_release(&r.kernels_touched);
+	strv_release(&r.prologue_said);
 	int ret = run_exit_code(c, s, e);
 	runlog_run_end(&r.log, ret);
 	runlog_close(&r.log);

@@ -31,6 +31,7 @@ struct job_payload {
 	bool blank_after;            /* print "" after the job (remove's per-kernel spacing) */
 	bool blank_before;           /* print "" before the job (uninstall's spacing) */
 	char *announce;              /* printed before the job starts (autoinstall; owned) */
+	bool announce_on_err;        /* ... on stderr */
 	bool for_install;            /* a build an install needs */
 	struct build_decision build; /* build: everything decided when the plan was made */
 	long keygen_job;             /* build: the keygen job it waits for, or -1 */
@@ -51,6 +52,9 @@ struct job_payload {
 	bool says_conf_warnings;     /* add/build/install: says the conf's warnings as dkms's
 				      * read of it at that step does */
 	bool conf_read;              /* build: it said them (its install then says less) */
+	bool kernel_prologue;        /* build: the signing prologue is said once per kernel,
+				      * before the first "Autoinstall of module" (autoinstall) */
+	bool prologue_said_before;   /* build: so its own start says none */
 	char *keygen_warning;        /* keygen: why the pair could not be made (owned) */
 	bool keygen_says;            /* keygen: generate_mok's, which says what it does */
 };

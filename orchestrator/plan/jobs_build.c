@@ -108,6 +108,17 @@ static int excluded_dependencies(struct run *r, const struct job *j, FILE *out)
 	return 13;
 }
 
+/* How many builds of j's module/version the plan has: they share build/make.log. */
+static size_t builds_of(const struct run *r, const struct job *j)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->set->plan.n; i++) {
+		const struct job *o = &r->set->plan.jobs[i];
+		n += o->kind == JOB_BUILD && strcmp(o->module, j->module) == 0 && strcmp(o->version, j->version) == 0;
+	}
+	return n;
+}
+
 /* The decided build as the executor's job; fds and the sandbox's view of dependency
  * results (which exist only now) are added here. */
 static void fill_build_job(struct run *r, const struct job *j, const struct job_payload *p, bool signs,
@@ -131,7 +142,7 @@ static void fill_build_job(struct run *r, const struct job *j, const struct job_
 		.n_records = d->n_records,
 		.compression = d->compression,
 		.compress_opts = &d->copts,
-		.own_log = r->builds > 1,
+		.own_log = builds_of(r, j) > 1,
 		.release = c->release,
 		.verbose = c->req->verbose,
 		.out = out,
@@ -290,7 +301,10 @@ static bool ends_early(const struct ctx *c, struct job *j, struct job_payload *p
 static int prologue(struct run *r, const struct job *j, const struct job_payload *p, FILE *out, bool *signs)
 {
 	const struct build_decision *d = &p->build;
-	*signs = signing_prologue(r, p, out);
+	if (p->prologue_said_before) /* autoinstall said it once for the kernel */
+		*signs = p->keygen_job < 0 || r->set->payloads[p->keygen_job]->keygen_result >= 0;
+	else
+		*signs = signing_prologue(r, p, out);
 	say(r->c, d, out);
 	int code = d->verdict == BUILD_REFUSE ? d->code : excluded_dependencies(r, j, out);
 	if (code == 0 && d->make_warning) {
@@ -314,6 +328,14 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		/* With the status line on the terminal, the worker's stderr waits too. */
 		if (r->progress.tty)
 			p->err_buffer = tmpfile();
+	}
+	if (p->kernel_prologue) { /* dkms's autoinstall signs up once per kernel, first */
+		_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
+		if (!strv_contains(&r->prologue_said, ka)) {
+			signing_prologue(r, p, out);
+			strv_push(&r->prologue_said, ka);
+		}
+		p->prologue_said_before = true;
 	}
 	if (p->announce)
 		fprintf(out, "%s\n", p->announce);

@@ -426,9 +426,10 @@ int run_tree_job(struct run *r, struct job *j, struct job_payload *p)
 	case JOB_POST_TRANSACTION: return run_post_transaction(r);
 	default: break;
 	}
-	if (p && p->announce) { /* a rebuild for BUILD_DEPENDS_REBUILD starts here */
-		fprintf(r->c->out, "%s", p->announce);
+	if (p && p->announce) { /* a BUILD_DEPENDS_REBUILD rebuild starts here; kernel_prerm's module */
 		fflush(r->c->out);
+		fprintf(p->announce_on_err ? r->c->err : r->c->out, "%s", p->announce);
+		fflush(p->announce_on_err ? r->c->err : r->c->out);
 	}
 	int lock;
 	int le = tree_lock(r->c->paths.dkms_tree, true, r->c->err, &lock);

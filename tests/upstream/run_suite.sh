@@ -9,9 +9,12 @@
 # directory is copied there (to /srv: it writes its logs into it) and run as root with
 # KERNEL_VER, against the real paths of the copy; nothing reaches the machine.
 #
-# The allowed differences, each a one-line edit of the copied run_test.sh:
+# The allowed differences, each a small edit of the copied run_test.sh:
 #  - the signing prologue's "Sign command:" names modforge's built-in signer where dkms
-#    names the distribution's sign-file (the signatures are the same bytes).
+#    names the distribution's sign-file (the signatures are the same bytes);
+#  - in autoinstall (and kernel_postinst), "Running depmod... done." is left out of both
+#    the expected and the actual text: modforge runs depmod once per kernel after all the
+#    modules, dkms after each.
 #
 # Environment: MODFORGE_BUILD (a configured, built build directory; default build/),
 # MODFORGE_UPSTREAM (default ../shared/upstream/dkms-3.4.3 beside the checkout),
@@ -57,6 +60,9 @@ cd /srv/dkms-suite
 # Allowed difference: modforge signs with its built-in signer.
 sed -i 's|^SIGNING_PROLOGUE_command="Sign command: \${sign_file}"$|SIGNING_PROLOGUE_command="Sign command: built in (modforge, libcrypto)"|' run_test.sh
 grep -q 'built in (modforge, libcrypto)' run_test.sh || { echo 98 >/out/$section.rc; exit 0; }
+# Allowed difference: depmod once per kernel in autoinstall.
+sed -i 's|^    generalize_expected_output "\${output_log}" "\${dkms_command}"$|&\n    if [[ $dkms_command = autoinstall \|\| $dkms_command = kernel_postinst ]]; then sed -i "/^Running depmod... done.$/d" "${output_log}" "${expected_output_log}"; fi|' run_test.sh
+grep -q 'dkms_command = autoinstall' run_test.sh || { echo 98 >/out/$section.rc; exit 0; }
 KERNEL_VER=$kernel ./run_test.sh "$section" >/out/$section.log 2>&1
 echo $? >/out/$section.rc
 SH
