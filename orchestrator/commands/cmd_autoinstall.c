@@ -26,6 +26,7 @@ struct slot {
 	bool installed; /* already installed there: nothing to do */
 	bool planned;   /* AUTOINSTALL and not installed */
 	size_t build_job, install_job;
+	size_t round;       /* dkms's round for the summary's order (set_rounds) */
 	struct buf missing; /* BUILD_DEPENDS nothing in this run provides */
 };
 
@@ -102,17 +103,29 @@ static struct candidate *find_cand(struct autoinstall *a, const char *m)
 	return NULL;
 }
 
-/* Does `from` lead back to `to` through the BUILD_DEPENDS of planned candidates on t? */
-static bool reaches(struct autoinstall *a, const struct candidate *from, const struct candidate *to, size_t t,
-		    size_t depth)
+/* Marks in seen every candidate `from` leads to through the BUILD_DEPENDS of planned
+ * candidates on t (each visited once). */
+static void mark_reachable(struct autoinstall *a, size_t from, size_t t, bool *seen)
 {
-	const struct slot *sl = &from->slots[t];
-	for (size_t d = 0; depth <= a->n && sl->conf && d < sl->conf->n_build_depends; d++) {
+	const struct slot *sl = &a->cands[from].slots[t];
+	for (size_t d = 0; sl->conf && d < sl->conf->n_build_depends; d++) {
 		const struct candidate *on = find_cand(a, sl->conf->build_depends[d]);
-		if (on && on->slots[t].planned && (on == to || reaches(a, on, to, t, depth + 1)))
-			return true;
+		size_t k = on ? (size_t)(on - a->cands) : 0;
+		if (on && on->slots[t].planned && !seen[k]) {
+			seen[k] = true;
+			mark_reachable(a, k, t, seen);
+		}
 	}
-	return false;
+}
+
+/* Does candidate `from` lead back to `to` on t? */
+static bool reaches(struct autoinstall *a, const struct candidate *from, const struct candidate *to, size_t t)
+{
+	bool *seen = xcalloc(a->n ? a->n : 1, sizeof(*seen));
+	mark_reachable(a, (size_t)(from - a->cands), t, seen);
+	bool r = seen[to - a->cands];
+	free(seen);
+	return r;
 }
 
 static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
@@ -146,7 +159,7 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 			const char *dep = sl->conf->build_depends[d];
 			struct candidate *on = find_cand(a, dep);
 			/* a dependency in a circle with this module is never there, as in dkms */
-			if (on && on->slots[t].planned && reaches(a, on, &a->cands[i], t, 0))
+			if (on && on->slots[t].planned && reaches(a, on, &a->cands[i], t))
 				buf_addf(&sl->missing, "%s%s", sl->missing.len ? " " : "", dep);
 			else if (on && on->slots[t].planned)
 				plan_dep_kind(&s->plan, sl->build_job, on->slots[t].install_job, DEP_OR_EXCLUDED);
@@ -157,32 +170,50 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 		if (sl->missing.len)
 			s->plan.jobs[sl->build_job].state = JOB_SKIPPED;
 	}
+	/* The kernel's signing prologue is said by whichever build starts first: every one of
+	 * them waits for the key pair to be made, and tells its fate. */
+	for (size_t i = 0; s->keygen >= 0 && tg->sign.hash && tg->sign.needs_key && i < a->n; i++) {
+		struct slot *sl = &a->cands[i].slots[t];
+		if (!sl->planned || s->payloads[sl->build_job]->keygen_job >= 0)
+			continue;
+		s->payloads[sl->build_job]->keygen_job = s->keygen;
+		plan_dep_kind(&s->plan, sl->build_job, (size_t)s->keygen, DEP_ORDER);
+	}
 	for (size_t i = 0; i < a->n; i++)
 		if (a->cands[i].slots[t].planned && !a->cands[i].slots[t].missing.len)
 			jobs_plan_rebuild_dependents(a->c, s, a->cands[i].module, a->cands[i].version, tg,
 						     a->cands[i].slots[t].install_job);
 }
 
-/* The round in which dkms's autoinstall takes the candidate on target t: 0 without
- * planned dependencies, else one more than its deepest planned dependency. */
-static size_t round_of(struct autoinstall *a, const struct candidate *k, size_t t, size_t guard)
+/* The round in which dkms's autoinstall takes each candidate on target t (slot.round):
+ * 0 without planned dependencies, else one more than its deepest planned dependency
+ * (dependencies in a circle with it do not count). At most n passes. */
+static void set_rounds(struct autoinstall *a, size_t t)
 {
-	const struct slot *sl = &k->slots[t];
-	size_t r = 0;
-	for (size_t d = 0; sl->conf && guard < a->n && d < sl->conf->n_build_depends; d++) {
-		const struct candidate *on = find_cand(a, sl->conf->build_depends[d]);
-		if (on && on != k && on->slots[t].planned) {
-			size_t rd = round_of(a, on, t, guard + 1) + 1;
-			r = rd > r ? rd : r;
+	for (size_t i = 0; i < a->n; i++)
+		a->cands[i].slots[t].round = 0;
+	for (size_t pass = 0; pass < a->n; pass++) {
+		bool changed = false;
+		for (size_t i = 0; i < a->n; i++) {
+			struct slot *sl = &a->cands[i].slots[t];
+			for (size_t d = 0; sl->planned && sl->conf && d < sl->conf->n_build_depends; d++) {
+				const struct candidate *on = find_cand(a, sl->conf->build_depends[d]);
+				if (!on || on == &a->cands[i] || !on->slots[t].planned ||
+				    on->slots[t].round + 1 <= sl->round || reaches(a, on, &a->cands[i], t))
+					continue;
+				sl->round = on->slots[t].round + 1;
+				changed = true;
+			}
 		}
+		if (!changed)
+			break;
 	}
-	return r;
 }
 
 /* Orders candidates as dkms lists them: by round (dependencies first), then in the tree's
  * order; never by when their jobs happened to end. */
 struct list_order {
-	struct autoinstall *a;
+	const struct autoinstall *a;
 	size_t t;
 };
 
@@ -190,18 +221,21 @@ static int by_round(const void *x, const void *y, void *data)
 {
 	const struct list_order *o = data;
 	const struct candidate *p = *(struct candidate *const *)x, *q = *(struct candidate *const *)y;
-	size_t rp = round_of(o->a, p, o->t, 0), rq = round_of(o->a, q, o->t, 0);
+	size_t rp = p->slots[o->t].round, rq = q->slots[o->t].round;
 	if (rp != rq)
 		return rp < rq ? -1 : 1;
 	return p < q ? -1 : p > q;
 }
 
-/* Is m registered with DKMS (in the tree, any version or state)? */
+/* Is m registered with DKMS (a version added to the tree; broken ones do not count)? */
 static bool known_module(const struct autoinstall *a, const char *m)
 {
-	for (size_t i = 0; i < a->tree->n_modules; i++)
-		if (strcmp(a->tree->modules[i].name, m) == 0)
-			return true;
+	for (size_t i = 0; i < a->tree->n_modules; i++) {
+		const struct tree_module *tm = &a->tree->modules[i];
+		for (size_t j = 0; strcmp(tm->name, m) == 0 && j < tm->n_versions; j++)
+			if (tm->versions[j].state == TREE_V_ADDED)
+				return true;
+	}
 	return false;
 }
 
@@ -219,6 +253,7 @@ static bool summary(struct autoinstall *a, const struct job_set *s, size_t t)
 	bool bad = false;
 	for (size_t i = 0; i < a->n; i++)
 		order[i] = &a->cands[i];
+	set_rounds(a, t);
 	struct list_order lo = { a, t };
 	qsort_r(order, a->n, sizeof(*order), by_round, &lo);
 	for (size_t i = 0; i < a->n; i++) /* those installed already come first, as in dkms */
@@ -258,9 +293,12 @@ static bool summary(struct autoinstall *a, const struct job_set *s, size_t t)
 		for (size_t d = 0; sl->conf && d < sl->conf->n_build_depends; d++) {
 			const char *dep = sl->conf->build_depends[d];
 			const struct candidate *on = find_cand(a, dep);
+			/* installed, or excluded by BUILD_EXCLUSIVE (dkms takes skipped ones out) */
 			bool there = on &&
 				(on->slots[t].installed ||
-				 (on->slots[t].planned && s->plan.jobs[on->slots[t].install_job].state == JOB_DONE));
+				 (on->slots[t].planned &&
+				  (s->plan.jobs[on->slots[t].install_job].state == JOB_DONE ||
+				   s->plan.jobs[on->slots[t].build_job].exit_code == 77)));
 			if (there)
 				continue;
 			buf_addf(known_module(a, dep) ? &known : &unknown, " %s", dep);

@@ -236,7 +236,7 @@ static int load_confs(struct ctx *c, const struct subject *sj, const struct targ
  * the conf there, and leaves the copy; so does modforge (nothing is added). */
 static void copy_before_bad_conf(const struct ctx *c, const struct subject *sj, int e)
 {
-	if (e != 8 || !sj->copy || c->req->conf)
+	if (e != 8 || !sj->copy || c->req->conf || c->req->dry_run)
 		return;
 	_cleanup_free_ char *dst = xasprintf("%s/%s-%s", c->paths.source_tree, sj->module, sj->version);
 	if (path_exists(dst))

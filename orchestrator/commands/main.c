@@ -264,12 +264,19 @@ int main(int argc, char **argv)
 	for (const char *const *v = (const char *const[]){ "CC", "CXX", "CFLAGS", "CXXFLAGS", "LDFLAGS", NULL }; *v;
 	     v++)
 		unsetenv(*v);
-	/* dkms reads the distribution before anything else, and stops without it. */
-	if (access("/etc/os-release", F_OK) != 0 && access("/usr/lib/os-release", F_OK) != 0) {
+	/* dkms reads the distribution before anything else, and stops without it; as
+	 * modforge, --version and --help still answer. */
+	bool no_os_release = access("/etc/os-release", F_OK) != 0 && access("/usr/lib/os-release", F_OK) != 0;
+	if (no_os_release && strcmp(prog, "dkms") == 0) {
 		fprintf(stderr, "\nError! System is missing os-release file.\n");
 		return 4;
 	}
 	int rc = cli_parse(argc, argv, &req, &err);
+	if (rc == 0 && no_os_release && !req.show_version && !req.show_help && req.action != ACT_HELP) {
+		fprintf(stderr, "\nError! System is missing os-release file.\n");
+		request_release(&req);
+		return 4;
+	}
 	if (req.quiet) {
 		int fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (fd >= 0) {

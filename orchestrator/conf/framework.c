@@ -96,15 +96,17 @@ int framework_post_transaction(const char *etc_dkms, const char *kernel, const c
 	static const char script[] = SOURCE_FRAMEWORK_SH
 		"[ -n \"${post_transaction-}\" ] || exit 0\n"
 		"log=$2\n"
-		"[ \"$3\" = blank ] && : >\"$log\"\n"
+		"[ \"$3\" = blank ] && { : >\"$log\"; } 2>/dev/null\n"
+		/* a log that cannot be opened does not keep the command from running */
+		"{ exec 3>>\"$log\"; } 2>/dev/null || exec 3>/dev/null\n"
 		"printf 'Executing post-transaction command...'\n"
-		"printf '\\nExecuting post-transaction command\\n# command: %s\\n' \"$post_transaction\" >>\"$log\"\n"
+		"printf '\\nExecuting post-transaction command\\n# command: %s\\n' \"$post_transaction\" >&3\n"
 		"t0=$SECONDS\n"
-		"( eval \"$post_transaction\" ) >>\"$log\" 2>&1\n"
+		"( eval \"$post_transaction\" ) >&3 2>&1 3>&-\n"
 		"rc=$?\n"
 		"s=$((SECONDS - t0))\n"
 		"printf '\\n# exit code: %d\\n# elapsed time: %02d:%02d:%02d\\n%s\\n' \"$rc\" $((s / 3600)) $((s / 60 % 60)) "
-		"$((s % 60)) ----------------------------------------------------------------  >>\"$log\"\n"
+		"$((s % 60)) ---------------------------------------------------------------- >&3\n"
 		"if [ \"$rc\" -gt 0 ]; then printf '(bad exit status: %d)\\nFailed command:\\n%s\\n' \"$rc\" \"$post_transaction\";\n"
 		"else echo ' done.'; fi\n"
 		"exit \"$rc\"\n";

@@ -329,18 +329,6 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		if (r->progress.tty)
 			p->err_buffer = tmpfile();
 	}
-	if (p->kernel_prologue) { /* dkms's autoinstall signs up once per kernel, first */
-		_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
-		if (!strv_contains(&r->prologue_said, ka)) {
-			signing_prologue(r, p, out);
-			strv_push(&r->prologue_said, ka);
-		}
-		p->prologue_said_before = true;
-	}
-	if (p->announce)
-		fprintf(out, "%s\n", p->announce);
-	if (ends_early(c, j, p, out))
-		return SCHED_DONE;
 	if (go && !jobserver_acquire(&r->js)) {
 		if (p->buffer) {
 			fclose(p->buffer);
@@ -351,6 +339,23 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 			p->err_buffer = NULL;
 		}
 		return SCHED_NO_SLOT;
+	}
+	if (p->kernel_prologue) {
+		/* dkms's autoinstall signs up once per kernel, before its first module: said on
+		 * the terminal at once (the blocks of builds come when they end) */
+		_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
+		if (!strv_contains(&r->prologue_said, ka)) {
+			signing_prologue(r, p, c->out);
+			strv_push(&r->prologue_said, ka);
+		}
+		p->prologue_said_before = true;
+	}
+	if (p->announce)
+		fprintf(out, "%s\n", p->announce);
+	if (ends_early(c, j, p, out)) {
+		if (go)
+			jobserver_release(&r->js);
+		return SCHED_DONE;
 	}
 	bool signs;
 	int code = prologue(r, j, p, out, &signs);

@@ -84,4 +84,50 @@ expect_rc 3 mf add "$E2E_TMP/mf-hello-1.0" --force
 expect_line "Forcing install of mf-hello/1.0" "$E2E_OUT"
 expect_text "DKMS tree already contains: mf-hello/1.0" "$E2E_ERR"
 expect_file "$SRC/mf-hello-1.0/REFRESHED"
+
+diag "--- autoinstall's signing prologue: once per kernel, first, with the key's fate"
+# mk_pkg NAME [DKMS.CONF LINE...]: a copy of mf-hello named NAME in $SRC, added.
+mk_pkg() {
+	local name=$1
+	shift
+	cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$SRC/$name-1.0"
+	sed -i "s/^PACKAGE_NAME=.*/PACKAGE_NAME=\"$name\"/" "$SRC/$name-1.0/dkms.conf"
+	printf 'DEST_MODULE_NAME[0]="%s_a"\nDEST_MODULE_NAME[1]="%s_b"\n' "${name//-/_}" "${name//-/_}" >>"$SRC/$name-1.0/dkms.conf"
+	printf '%s\n' "$@" >>"$SRC/$name-1.0/dkms.conf"
+	mf add "$name/1.0" >/dev/null
+}
+use_root "$(new_root prologue)"
+mk_pkg aaa 'BUILD_EXCLUSIVE_KERNEL="^nomatch"'   # the first candidate, and excluded
+mk_pkg bbb
+expect_rc 0 mf autoinstall -k "$K1" -j 1
+expect_eq "one 'generating' line" 1 "$(grep -c '^Certificate or key are missing, generating self signed certificate for MOK...$' "$E2E_OUT")"
+gen=$(grep -n -m1 '^Certificate or key' "$E2E_OUT" | cut -d: -f1)
+first=$(grep -n -m1 '^Autoinstall of module' "$E2E_OUT" | cut -d: -f1)
+if [ -n "$gen" ] && [ -n "$first" ] && [ "$gen" -lt "$first" ]; then ok "the prologue comes before the first module"; else not_ok "the prologue comes before the first module" "$E2E_OUT"; fi
+expect_eq "one prologue" 1 "$(grep -c '^Sign command:' "$E2E_OUT")"
+expect_line "Signing module $DKMS/bbb/1.0/build/mf_hello.ko" "$E2E_OUT"
+use_root "$(new_root nokey2)"
+mk_pkg aaa 'BUILD_EXCLUSIVE_KERNEL="^nomatch"'
+mk_pkg bbb
+echo 'mok_signing_key=/proc/no-such-dir/mok.key' >"$MODFORGE_ETC_DKMS/framework.conf"
+expect_rc 0 mf autoinstall -k "$K1" -j 1
+expect_line "Key file /proc/no-such-dir/mok.key not found and can't be generated, modules won't be signed" "$E2E_OUT"
+expect_no_line "Signing module $DKMS/bbb/1.0/build/mf_hello.ko" "$E2E_OUT"
+rm -f "$MODFORGE_ETC_DKMS/framework.conf"
+
+diag "--- a dependency excluded by BUILD_EXCLUSIVE is no missing one"
+use_root "$(new_root deferred)"
+mk_pkg eee 'BUILD_EXCLUSIVE_KERNEL="^nomatch"'
+mk_pkg ddd 'BUILD_DEPENDS[0]="eee"' 'BUILD_DEPENDS[1]="uuu"'
+expect_rc 0 mf autoinstall -k "$K1"
+expect_line "ddd/1.0 autoinstall deferred: BUILD_DEPENDS not registered with DKMS: uuu." "$E2E_OUT"
+
+diag "--- add DIR --dry-run with a bad dkms.conf copies nothing"
+cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$E2E_TMP/badconf-1.0"
+sed -i -e 's/^PACKAGE_NAME=.*/PACKAGE_NAME="badconf"/' -e 's/^BUILT_MODULE_NAME\[1\]=.*/BUILT_MODULE_NAME[1]="mf_hello"/' \
+	"$E2E_TMP/badconf-1.0/dkms.conf"
+expect_rc 8 mf add "$E2E_TMP/badconf-1.0" --dry-run
+expect_no_file "$SRC/badconf-1.0"
+expect_rc 8 mf add "$E2E_TMP/badconf-1.0"
+expect_dir "$SRC/badconf-1.0"   # as dkms: copied, then refused
 e2e_done
