@@ -14,6 +14,7 @@
 #include "common/xalloc.h"
 #include "orchestrator/conf/conf.h"
 #include "orchestrator/plan/confload.h"
+#include "orchestrator/plan/decide.h"
 #include "orchestrator/context.h"
 #include "orchestrator/plan/jobs.h"
 #include "orchestrator/plan/targets.h"
@@ -329,11 +330,38 @@ static bool summary(struct autoinstall *a, const struct job_set *s, size_t t)
 	return bad;
 }
 
+/* dkms's autoinstall stops (21) at a kernel without headers as soon as a module needs a
+ * build there, before it says anything of the module. Such a kernel's modules are left
+ * out of the plan, after the error; returns whether there was one. */
+static bool drop_kernels_without_headers(struct autoinstall *a)
+{
+	bool any = false;
+	for (size_t t = 0; t < a->tl->n; t++) {
+		const struct target *tg = &a->tl->items[t];
+		if (target_has_headers(tg))
+			continue;
+		bool needs = false;
+		for (size_t i = 0; i < a->n && !needs; i++)
+			needs = a->cands[i].slots[t].planned &&
+				!tree_is_built(&a->c->paths, a->cands[i].module, a->cands[i].version, tg->kernel,
+					       tg->arch);
+		if (!needs)
+			continue;
+		_cleanup_free_ char *msg = decide_no_headers(a->c, tg->kernel);
+		ctx_error(a->c, "%s", msg);
+		for (size_t i = 0; i < a->n; i++)
+			a->cands[i].slots[t].planned = false;
+		any = true;
+	}
+	return any;
+}
+
 static int autoinstall_run(struct autoinstall *a)
 {
 	int e = select_candidates(a);
 	if (e)
 		return e;
+	bool no_headers = drop_kernels_without_headers(a);
 	struct job_set s = JOB_SET_INIT;
 	bool any = false;
 	for (size_t t = 0; t < a->tl->n; t++) {
@@ -367,7 +395,7 @@ static int autoinstall_run(struct autoinstall *a)
 		}
 	}
 	jobs_release(&s);
-	return ret;
+	return ret == 0 && no_headers ? 21 : ret;
 }
 
 int cmd_autoinstall(struct ctx *c)
@@ -380,6 +408,20 @@ int cmd_autoinstall(struct ctx *c)
 	if (c->req->all) {
 		ctx_error(c, "The action autoinstall does not support the --all parameter.");
 		return 5;
+	}
+	/* dkms takes one kernel (kernel_postinst: named, as kernel_prerm); modforge, as
+	 * modforge, a plan over several */
+	if (c->req->action == ACT_KERNEL_POSTINST && c->req->kernels.n != 1) {
+		ctx_error(
+			c,
+			"The action kernel_postinst requires exactly one kernel version parameter on the command line.");
+		return 4;
+	}
+	if (strcmp(c->prog, "dkms") == 0 && (c->req->kernels.n > 1 || c->req->all_kernels)) {
+		ctx_error(
+			c,
+			"The action autoinstall does not support multiple kernel version parameters on the command line.");
+		return 4;
 	}
 	int e = check_root(c);
 	if (e)

@@ -130,6 +130,15 @@ static void check_depends(const struct ctx *c, const struct job *j, const struct
 			j->module, j->version, j->kernel, j->arch, missing.data);
 }
 
+char *decide_no_headers(const struct ctx *c, const char *kernel)
+{
+	const char *it = c->paths.install_tree;
+	return xasprintf(
+		"Your kernel headers for kernel %s cannot be found at %s/%s/build or %s/%s/source.\n"
+		"Please install your distribution's kernel headers package matching %s, or use the --kernelsourcedir option to tell DKMS where it's located.",
+		kernel, it, kernel, it, kernel, kernel);
+}
+
 /* dkms's checks before a build, in its order; leaves d->verdict BUILD_GO when it builds. */
 static void check(const struct ctx *c, const struct job *j, const struct target *t, const struct module_conf *conf,
 		  const char *source_dir, const struct strv *provided, enum build_purpose why, struct build_decision *d)
@@ -174,11 +183,7 @@ static void check(const struct ctx *c, const struct job *j, const struct target 
 		return;
 	}
 	if (!target_has_headers(t)) {
-		refuse(d, 21, true,
-		       xasprintf(
-			       "Your kernel headers for kernel %s cannot be found at %s/%s/build or %s/%s/source.\n"
-			       "Please install your distribution's kernel headers package matching %s, or use the --kernelsourcedir option to tell DKMS where it's located.",
-			       j->kernel, tp->install_tree, j->kernel, tp->install_tree, j->kernel, j->kernel));
+		refuse(d, 21, true, decide_no_headers(c, j->kernel));
 		return;
 	}
 	check_depends(c, j, conf, provided, d);

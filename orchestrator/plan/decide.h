@@ -80,6 +80,9 @@ void decide_build(const struct ctx *c, const struct job *j, const struct target 
 		  const char *source_dir, const struct strv *provided, enum build_purpose why,
 		  struct build_decision *d);
 
+/* dkms's words for a kernel without headers (newly allocated; its die 21). */
+char *decide_no_headers(const struct ctx *c, const char *kernel);
+
 /* (Re)computes d->cache_key from what was decided and the certificate as it is now (the
  * store job of a build whose key pair the run made). Returns 0 or -errno ("" then). */
 int decide_cache_key(const struct job *j, const struct target *t, const struct module_conf *conf,

@@ -340,9 +340,9 @@ int start_build(struct run *r, struct job *j, struct job_payload *p, pid_t *pid)
 		}
 		return SCHED_NO_SLOT;
 	}
-	if (p->kernel_prologue) {
-		/* dkms's autoinstall signs up once per kernel, before its first module: said on
-		 * the terminal at once (the blocks of builds come when they end) */
+	if (p->kernel_prologue && p->build.verdict != BUILD_SKIP_BUILT) {
+		/* dkms's autoinstall signs up once per kernel, before its first module that is not
+		 * built: said on the terminal at once (the blocks of builds come when they end) */
 		_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
 		if (!strv_contains(&r->prologue_said, ka)) {
 			signing_prologue(r, p, c->out);
