@@ -212,5 +212,3 @@ int help_verb(const char *prog, const char *verb, struct strv *out)
 	free(names);
 	return 0;
 }
-
-const char *help_verb_name(size_t i) { return i < N(verbs) ? verbs[i].name : NULL; }

@@ -11,7 +11,5 @@ void help_all(const char *prog, struct strv *out);
 /* `modforge help VERB`: what VERB does and the options it honours. Returns 0, or -1 for
  * a word that is no verb. */
 int help_verb(const char *prog, const char *verb, struct strv *out);
-/* The i-th verb's name, or NULL past the last (for tests). */
-const char *help_verb_name(size_t i);
 
 #endif
