@@ -283,12 +283,14 @@ int install_run(const struct install_job *j)
 }
 
 /* Plans to put back every archived original of name, as recorded in its .origin file. */
-static void plan_restore(const struct install_job *j, struct journal *jn, const char *orig_dir, const char *name,
-			 const char *lib_tree)
+/* Plans the archived originals of module `name` back into place; returns how many. */
+static size_t plan_restore(const struct install_job *j, struct journal *jn, const char *orig_dir, const char *name,
+			   const char *lib_tree)
 {
+	size_t restored = 0;
 	DIR *d = opendir(orig_dir);
 	if (!d)
-		return;
+		return 0;
 	_cleanup_free_ char *prefix = xasprintf("%s/", lib_tree);
 	struct dirent *de;
 	while ((de = readdir(d))) {
@@ -312,12 +314,14 @@ static void plan_restore(const struct install_job *j, struct journal *jn, const 
 		}
 		fprintf(j->out, "Restoring archived original module %s\n", loc.data);
 		(void)journal_add(jn, J_RESTORE, archived, loc.data, NULL, NULL);
+		restored++;
 	}
 	closedir(d);
+	return restored;
 }
 
-static void plan_uninstall_record(const struct install_job *j, struct journal *jn, const struct install_record *r,
-				  const char *lib_tree, const char *orig_dir, const char *moddir)
+static size_t plan_uninstall_record(const struct install_job *j, struct journal *jn, const struct install_record *r,
+				    const char *lib_tree, const char *orig_dir, const char *moddir)
 {
 	const char *locs[2] = { r->dest_location,
 				r->conf_location && strcmp(r->conf_location, r->dest_location) ? r->conf_location
@@ -338,7 +342,22 @@ static void plan_uninstall_record(const struct install_job *j, struct journal *j
 	}
 	if (!found)
 		fprintf(j->out, "Module %s.ko was not found within %s/\n", r->dest_name, lib_tree);
-	plan_restore(j, jn, orig_dir, r->dest_name, lib_tree);
+	return plan_restore(j, jn, orig_dir, r->dest_name, lib_tree);
+}
+
+/* Whether `dir` holds more than `skip` entries (each restored original leaves two: it and its .origin). */
+static bool dir_has_more_than(const char *dir, size_t skip)
+{
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n > skip;
 }
 
 int uninstall_run(const struct install_job *j)
@@ -360,14 +379,17 @@ int uninstall_run(const struct install_job *j)
 						      j->kernel, j->arch);
 		struct journal jn;
 		journal_init(&jn, j->dkms_tree, what);
+		size_t restored = 0;
 		for (size_t i = 0; i < j->n_records; i++)
-			plan_uninstall_record(j, &jn, &j->records[i], lib_tree, orig_dir, moddir);
+			restored += plan_uninstall_record(j, &jn, &j->records[i], lib_tree, orig_dir, moddir);
 		char target[PATH_MAX];
 		ssize_t n = readlink(marker, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
 		(void)journal_add(&jn, J_UNLINK, target, marker, NULL, NULL);
-		had_originals = is_dir(orig_dir);
-		if (had_originals)
+		/* As dkms: the archive goes with the last install, but only an archive that
+		 * still holds something once the originals are back is worth a line. */
+		had_originals = dir_has_more_than(orig_dir, 2 * restored);
+		if (is_dir(orig_dir))
 			(void)journal_add(&jn, J_RMTREE, orig_dir, NULL, NULL, NULL);
 		(void)journal_add(&jn, J_DEPMOD, j->kernel, NULL, NULL, NULL);
 		fflush(j->out);

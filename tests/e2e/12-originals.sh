@@ -41,7 +41,8 @@ expect_lines "$E2E_OUT" "mf-hello/1.0, $K1, $A: installed (Original modules exis
 
 expect_rc 0 mf uninstall mf-hello/1.0 -k "$K1"
 expect_line "Restoring archived original module $ORIG" "$E2E_OUT"
-expect_line "Removing original module(s) from DKMS tree for kernel $K1 ($A)" "$E2E_OUT"
+# As dkms: an archive emptied by the restore goes without a word.
+expect_no_line "Removing original module(s) from DKMS tree for kernel $K1 ($A)" "$E2E_OUT"
 if cmp -s "$ORIG" "$E2E_TMP/orig.copy"; then
 	ok "the original is back, byte for byte"
 else
@@ -62,4 +63,14 @@ else
 	not_ok "remove --all restores the original too"
 fi
 expect_no_file "$DKMS/mf-hello"
+
+# An archive that still holds something after the restore (here a stray file) is
+# removed with dkms's line.
+expect_rc 0 mf install "$MODFORGE_SRC/examples/mf-hello-1.0" -k "$K1"
+expect_file "$ARCH_DIR/mf_hello.ko"
+echo stray >"$ARCH_DIR/stray"
+expect_rc 0 mf uninstall mf-hello/1.0 -k "$K1"
+expect_line "Restoring archived original module $ORIG" "$E2E_OUT"
+expect_line "Removing original module(s) from DKMS tree for kernel $K1 ($A)" "$E2E_OUT"
+expect_no_file "$DKMS/mf-hello/original_module"
 e2e_done

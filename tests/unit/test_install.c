@@ -82,13 +82,13 @@ static struct install_job job(const struct install_record *r)
 				     .err = err };
 }
 
-/* What uninstall_run prints for an active install: deleted deleted, restored put back. */
+/* What uninstall_run prints for an active install: deleted deleted, restored put back;
+ * the emptied archive goes without a word, as with dkms. */
 static char *uninstall_text(const char *deleted, const char *restored)
 {
 	return xasprintf("Module mfmod/1.0 for kernel " K " (" A "):\n"
 			 "Before uninstall, this module version was ACTIVE on this kernel.\n"
-			 "Deleting %s\nRestoring archived original module %s\n"
-			 "Removing original module(s) from DKMS tree for kernel " K " (" A ")\n",
+			 "Deleting %s\nRestoring archived original module %s\n",
 			 deleted, restored);
 }
 
