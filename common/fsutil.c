@@ -145,11 +145,17 @@ static int copy_file_plain(const char *src, const char *dst, const struct stat *
 	return 0;
 }
 
-int copy_tree(const char *src, const char *dst)
+/* over: whatever dst holds where src has an entry is replaced, never followed. */
+static int copy_tree_in(const char *src, const char *dst, bool over)
 {
-	struct stat st;
+	struct stat st, dst_st;
 	if (stat(src, &st) < 0)
 		return -errno;
+	if (over && lstat(dst, &dst_st) == 0 && !S_ISDIR(dst_st.st_mode)) {
+		int e = rm_rf(dst);
+		if (e < 0)
+			return e;
+	}
 	if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
 		return -errno;
 	DIR *d = opendir(src);
@@ -167,8 +173,12 @@ int copy_tree(const char *src, const char *dst)
 			r = -errno;
 			break;
 		}
+		struct stat tst;
+		if (over && lstat(t, &tst) == 0 && !(S_ISDIR(est.st_mode) && S_ISDIR(tst.st_mode)) &&
+		    (r = rm_rf(t)) < 0)
+			break;
 		if (S_ISDIR(est.st_mode)) {
-			r = copy_tree(s, t);
+			r = copy_tree_in(s, t, over);
 		} else if (S_ISLNK(est.st_mode)) {
 			char target[PATH_MAX];
 			ssize_t n = readlink(s, target, sizeof(target) - 1);
@@ -188,20 +198,38 @@ int copy_tree(const char *src, const char *dst)
 	return r;
 }
 
+int copy_tree(const char *src, const char *dst) { return copy_tree_in(src, dst, false); }
+
+int copy_tree_over(const char *src, const char *dst) { return copy_tree_in(src, dst, true); }
+
 struct owner {
+	bool chown;
 	uid_t uid;
 	gid_t gid;
+	bool writable;
 };
 
 static int chown_entry(int dirfd, const char *name, const struct stat *st, void *data)
 {
 	const struct owner *o = data;
-	return fchownat(dirfd, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	if (o->chown && fchownat(dirfd, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	/* (chown dropped a file's set-id bits: they stay dropped) */
+	mode_t mode = (st->st_mode & 07777 & ~(S_ISDIR(st->st_mode) ? 0 : S_ISUID | S_ISGID)) | S_IWUSR;
+	if (o->writable && !S_ISLNK(st->st_mode) && !(st->st_mode & S_IWUSR) && fchmodat(dirfd, name, mode, 0) < 0)
+		return -errno;
+	return 0;
 }
 
 int chown_tree(const char *path, uid_t uid, gid_t gid)
 {
-	struct owner o = { uid, gid };
+	struct owner o = { true, uid, gid, false };
+	return walk_post(AT_FDCWD, path, chown_entry, &o, false);
+}
+
+int hand_over_tree(const char *path, bool chown, uid_t uid, gid_t gid)
+{
+	struct owner o = { chown, uid, gid, true };
 	return walk_post(AT_FDCWD, path, chown_entry, &o, false);
 }
 

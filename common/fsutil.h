@@ -18,9 +18,16 @@ int rm_rf(const char *path);
 /* cp -a of the contents of src into dst (dst created if missing); symlinks copied as links,
  * regular files opened without following one; FIFOs, sockets and devices are left out. */
 int copy_tree(const char *src, const char *dst);
+/* copy_tree over an existing dst: an entry of dst that src also has is replaced when it is
+ * not a directory on both sides (a symlink there is removed, never followed); the rest of
+ * dst stays. */
+int copy_tree_over(const char *src, const char *dst);
 /* chown -R (symlinks themselves, never their targets; walked by fd without following a
  * link; a directory is handed over after its contents). */
 int chown_tree(const char *path, uid_t uid, gid_t gid);
+/* Makes a private copy its user's as root's was: chown -R (when chown) and u+w on every
+ * file and directory (links left alone), walked as chown_tree. */
+int hand_over_tree(const char *path, bool chown, uid_t uid, gid_t gid);
 /* Copies one regular file, keeping its mode; dst written as temp + fsync + rename. */
 int copy_file_atomic(const char *src, const char *dst, mode_t mode);
 /* Copies what is left to read of in to dst (temp + fsync + rename, a new file of the

@@ -19,6 +19,7 @@
 #include "common/macro.h"
 #include "common/xalloc.h"
 #include "executor/compress.h"
+#include "executor/install.h"
 #include "executor/modsign.h"
 #include "executor/proc.h"
 #include "executor/take.h"
@@ -135,18 +136,21 @@ static int run_build_script(struct build_state *s, const char *type, const char 
 	if (!script || !*script)
 		return 0;
 	const struct build_job *j = s->job;
-	_cleanup_free_ char *run = xasprintf("%s/%s", s->build_dir, script);
+	/* The admin's override in /etc/dkms/<module> runs from there, as with dkms. */
+	const char *over = script_override_dir(j->etc_module_dir, script);
+	const char *run_dir = over ? over : s->build_dir;
+	_cleanup_free_ char *run = xasprintf("%s/%s", run_dir, script);
 	_cleanup_free_ char *prog = xstrndup(script, strcspn(script, " "));
 	struct stat st;
 	/* Looked up inside the area only: root never answers for a file elsewhere. */
-	if (take_stat(s->area_fd, prog, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+	if (!over && (take_stat(s->area_fd, prog, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & 0111))) {
 		fprintf(j->out, "\n");
 		fflush(j->out);
 		fprintf(j->err, "Warning: The %s script is not executable.\n", type);
 		fflush(j->err);
 		return 0;
 	}
-	_cleanup_free_ char *cmd = xasprintf("cd %s/ && %s", s->build_dir, run);
+	_cleanup_free_ char *cmd = xasprintf("cd %s/ && %s", run_dir, run);
 	_cleanup_free_ char *desc = xasprintf("Running the %s script", type);
 	int code = invoke(s, cmd, desc);
 	if (code != 0) {
@@ -375,7 +379,7 @@ static int collect_results(struct build_state *s)
 /* A fresh copy of src at dst for the build user: made while dst is root's alone (0700),
  * so no other process is inside while root copies and hands it over; the top directory
  * goes last and then gets src's mode. Returns 0 or -errno. */
-static int private_copy(const struct build_job *j, const char *src, const char *dst)
+static int private_copy(const struct build_job *j, const char *src, const char *dst, const char *overlay)
 {
 	struct stat st;
 	if (stat(src, &st) < 0)
@@ -385,8 +389,16 @@ static int private_copy(const struct build_job *j, const char *src, const char *
 		r = -errno;
 	if (r == 0)
 		r = copy_tree(src, dst);
-	if (r == 0 && j->build_uid)
-		r = chown_tree(dst, j->build_uid, j->build_gid);
+	if (r == 0 && overlay && is_dir(overlay)) {
+		/* Still root's (0700, nothing of the build has run): laid over without following
+		 * a link the source's own patches/ may hold. */
+		_cleanup_free_ char *to = path_join(dst, "patches");
+		r = copy_tree_over(overlay, to);
+	}
+	/* Writable by the build user as root's copy is for dkms (patch, a script or make may
+	 * rewrite a file the package ships read-only). */
+	if (r == 0)
+		r = hand_over_tree(dst, j->build_uid != 0, j->build_uid, j->build_gid);
 	if (r == 0 && chmod(dst, st.st_mode & 0777) < 0)
 		r = -errno;
 	return r;
@@ -407,13 +419,14 @@ static int open_log(struct build_state *s)
 static int prepare_build_area(struct build_state *s)
 {
 	const struct build_job *j = s->job;
-	int r = private_copy(j, s->source_dir, s->work_dir);
+	_cleanup_free_ char *overlay = j->etc_module_dir ? path_join(j->etc_module_dir, "patches") : NULL;
+	int r = private_copy(j, s->source_dir, s->work_dir, overlay);
 	if (r < 0) {
 		error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, s->work_dir, strerror(-r));
 		return 15;
 	}
 	if (j->source_view) {
-		r = private_copy(j, s->source_dir, j->source_view);
+		r = private_copy(j, s->source_dir, j->source_view, NULL);
 		if (r < 0) {
 			error_lines(j->err, "Cannot copy %s to %s: %s", s->source_dir, j->source_view, strerror(-r));
 			return 15;

@@ -5,7 +5,8 @@
  * performs dkms's build steps, in dkms's order and with its text:
  *   fresh copy of source/ into <m>/<v>/build (or into the job's private area, which
  *   the steps see at that path; and, confined, a second private copy they see at the
- *   source's own path), make.log header, patches, PRE_BUILD,
+ *   source's own path), /etc/dkms/<module>/patches/ over its patches/, make.log
+ *   header, patches, PRE_BUILD,
  *   make, check every built module, strip, copy into <k>/.tmp_<a>_XXXXXX/module,
  *   atomic rename to <k>/<a>, POST_BUILD, move make.log, delete the build area.
  * Untrusted steps go through executor/untrusted. Progress text goes to job->out, errors
@@ -42,6 +43,8 @@ struct build_job {
 	char *const *patches;     /* file names below patches/ */
 	size_t n_patches;
 	const char *pre_build, *post_build; /* "script args" relative to the build dir, or NULL */
+	const char *etc_module_dir;         /* /etc/dkms/<module>: its patches/ is laid over the
+					     * build's, its scripts run instead (NULL: none) */
 	const struct build_record *records;
 	size_t n_records;
 	const struct build_note *notes;

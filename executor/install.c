@@ -100,8 +100,16 @@ static int plan_archive(const struct install_job *j, struct journal *jn, const s
 	return ret;
 }
 
-int package_script_run(const char *source_dir, const char *type, const char *script, const struct confinement *box,
-		       FILE *out, FILE *err)
+const char *script_override_dir(const char *etc_module_dir, const char *script)
+{
+	if (!etc_module_dir || !script || !*script)
+		return NULL;
+	_cleanup_free_ char *prog = xasprintf("%s/%.*s", etc_module_dir, (int)strcspn(script, " "), script);
+	return is_regular(prog) && access(prog, X_OK) == 0 ? etc_module_dir : NULL;
+}
+
+int package_script_run(const char *source_dir, const char *etc_module_dir, const char *type, const char *script,
+		       const struct confinement *box, FILE *out, FILE *err)
 {
 	if (!script || !*script)
 		return 0;
@@ -109,6 +117,9 @@ int package_script_run(const char *source_dir, const char *type, const char *scr
 	_cleanup_free_ char *real = box ? real_path(source_dir) : NULL;
 	if (real)
 		source_dir = real;
+	const char *over = script_override_dir(etc_module_dir, script);
+	if (over)
+		source_dir = over;
 	_cleanup_free_ char *run = xasprintf("%s/%s", source_dir, script);
 	_cleanup_free_ char *prog = xstrndup(run, strcspn(run, " "));
 	if (access(prog, X_OK) != 0) {
@@ -222,7 +233,8 @@ int install_run(const struct install_job *j)
 			return 6;
 		}
 	}
-	if (package_script_run(j->source_dir, "pre_install", j->pre_install, j->script_box, j->out, j->err) != 0 &&
+	if (package_script_run(j->source_dir, j->etc_module_dir, "pre_install", j->pre_install, j->script_box, j->out,
+			       j->err) != 0 &&
 	    !j->force) {
 		error_lines(j->err, "pre_install failed, aborting install.\nYou may override by specifying --force.");
 		return 101;
@@ -278,7 +290,8 @@ int install_run(const struct install_job *j)
 		fflush(j->err);
 		return 6;
 	}
-	package_script_run(j->source_dir, "post_install", j->post_install, j->script_box, j->out, j->err);
+	package_script_run(j->source_dir, j->etc_module_dir, "post_install", j->post_install, j->script_box, j->out,
+			   j->err);
 	return 0;
 }
 
@@ -406,7 +419,8 @@ int uninstall_run(const struct install_job *j)
 		fprintf(j->out, "This module version was INACTIVE for this kernel.\n");
 	}
 	fflush(j->out);
-	package_script_run(j->source_dir, "post_remove", j->post_remove, j->script_box, j->out, j->err);
+	package_script_run(j->source_dir, j->etc_module_dir, "post_remove", j->post_remove, j->script_box, j->out,
+			   j->err);
 	if (had_originals)
 		fprintf(j->out, "Removing original module(s) from DKMS tree for kernel %s (%s)\n", j->kernel, j->arch);
 	_cleanup_free_ char *orig_root = layout_original_dir(j->dkms_tree, j->module, NULL, NULL);

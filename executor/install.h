@@ -26,7 +26,8 @@ struct install_job {
 	const char *module, *version, *kernel, *arch;
 	const struct install_record *records;
 	size_t n_records;
-	const char *source_dir; /* for PRE_INSTALL/POST_INSTALL/POST_REMOVE */
+	const char *source_dir;     /* for PRE_INSTALL/POST_INSTALL/POST_REMOVE */
+	const char *etc_module_dir; /* /etc/dkms/<module>: its scripts override the package's */
 	const char *pre_install, *post_install, *post_remove;
 	bool force;
 	bool force_version_override;          /* skip the version sanity check */
@@ -48,9 +49,13 @@ int depmod_run(const char *install_tree, const char *dkms_tree, const char *kern
 	       FILE *out, FILE *err);
 /* Runs a POST_ADD/PRE_INSTALL/... script of the package as dkms does: "Running the <type>
  * script:" then its output. Privileged (box NULL), as in dkms; with a box (modforge's
- * --sandbox-scripts) confined like a build step, from the real source directory.
- * Returns its exit status (0 if none). */
-int package_script_run(const char *source_dir, const char *type, const char *script, const struct confinement *box,
-		       FILE *out, FILE *err);
+ * --sandbox-scripts) confined like a build step, from the real source directory. An
+ * executable of the script's name in etc_module_dir (/etc/dkms/<module>, may be NULL)
+ * runs instead, from there. Returns its exit status (0 if none). */
+int package_script_run(const char *source_dir, const char *etc_module_dir, const char *type, const char *script,
+		       const struct confinement *box, FILE *out, FILE *err);
+/* The directory a script ("prog args") runs from: etc_module_dir when it holds an
+ * executable prog (the admin's override, as dkms), else NULL. */
+const char *script_override_dir(const char *etc_module_dir, const char *script);
 
 #endif

@@ -173,12 +173,13 @@ static void plan_target(struct autoinstall *a, struct job_set *s, size_t t)
 	}
 	/* The kernel's signing prologue is said by whichever build starts first: every one of
 	 * them waits for the key pair to be made, and tells its fate. */
-	for (size_t i = 0; s->keygen >= 0 && tg->sign.hash && tg->sign.needs_key && i < a->n; i++) {
+	long keygen = tg->sign.hash && tg->sign.needs_key ? jobs_keygen_for(s, &tg->sign) : -1;
+	for (size_t i = 0; keygen >= 0 && i < a->n; i++) {
 		struct slot *sl = &a->cands[i].slots[t];
 		if (!sl->planned || s->payloads[sl->build_job]->keygen_job >= 0)
 			continue;
-		s->payloads[sl->build_job]->keygen_job = s->keygen;
-		plan_dep_kind(&s->plan, sl->build_job, (size_t)s->keygen, DEP_ORDER);
+		s->payloads[sl->build_job]->keygen_job = keygen;
+		plan_dep_kind(&s->plan, sl->build_job, (size_t)keygen, DEP_ORDER);
 	}
 	for (size_t i = 0; i < a->n; i++)
 		if (a->cands[i].slots[t].planned && !a->cands[i].slots[t].missing.len)

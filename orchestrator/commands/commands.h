@@ -18,6 +18,7 @@ int cmd_autoinstall(struct ctx *c);
 int cmd_kernel_prerm(struct ctx *c);
 int cmd_kernel_preinst(struct ctx *c);
 int cmd_generate_mok(struct ctx *c);
+int cmd_match(struct ctx *c);
 
 /* Shared checks, dkms's helpers of the same name. Each returns 0 or an exit code after
  * printing the error. */

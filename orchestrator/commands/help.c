@@ -59,7 +59,10 @@ static const struct verb_help verbs[] = {
 	{ "kernel_preinst", "-k K", "a kernel is about to be installed", "Run by the kernel hooks.", "-k -a" },
 	{ "kernel_prerm", "-k K", "a kernel is about to be removed: remove its modules", "Run by the kernel hooks.",
 	  "-k -a" },
-	{ "match", "--templatekernel K -k K2", "not supported by modforge (exit 1)", "", "" },
+	{ "match", "--templatekernel K -k K2 [M]", "install on K2 what is installed on K",
+	  "Every module installed on the template kernel K (or only M) is built and installed on K2, as one "
+	  "plan. Needs root.",
+	  "--templatekernel -k -a -m -j --force --no-depmod --no-cache --no-sandbox --dry-run --json --events" },
 	{ "mktarball", "", "not supported by modforge (exit 1)", "", "" },
 	{ "ldtarball", "", "not supported by modforge (exit 1)", "", "" },
 	{ "help", "[VERB]", "this text, or what VERB does", "", "" },

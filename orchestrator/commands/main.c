@@ -170,6 +170,7 @@ static int dispatch(struct ctx *c)
 	case ACT_GENERATE_MOK: return cmd_generate_mok(c);
 	case ACT_KERNEL_PRERM: return cmd_kernel_prerm(c);
 	case ACT_KERNEL_PREINST: return cmd_kernel_preinst(c);
+	case ACT_MATCH: return cmd_match(c);
 	default: break;
 	}
 	ctx_error(c, "The action %s is not implemented by modforge yet.", action_name(c->req->action));

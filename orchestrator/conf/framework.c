@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/macro.h"
 #include "common/xalloc.h"
 #include "executor/untrusted.h"
 
@@ -47,11 +48,19 @@ static char **field(struct framework *fw, const char *name)
 	return NULL;
 }
 
-int framework_read(const char *etc_dkms, struct framework *fw)
+int framework_read(const char *etc_dkms, struct framework *fw) { return framework_read_for(etc_dkms, NULL, NULL, fw); }
+
+int framework_read_for(const char *etc_dkms, const char *kernel, const char *arch, struct framework *fw)
 {
 	memset(fw, 0, sizeof(*fw));
 	char *argv[] = { "bash", "-c", (char *)framework_sh, "framework", (char *)etc_dkms, NULL };
-	char *env[] = { "LC_ALL=C", NULL };
+	_cleanup_free_ char *kv = kernel ? xasprintf("kernelver=%s", kernel) : NULL;
+	_cleanup_free_ char *av = arch ? xasprintf("arch=%s", arch) : NULL;
+	char *env[] = { "LC_ALL=C", kv, av, NULL };
+	if (!kv)
+		env[1] = NULL;
+	else if (!av)
+		env[2] = NULL;
 	struct untrusted_cmd cmd = { .argv = argv, .cwd = "/", .extra_env = env, .out_fd = -1 };
 	struct buf out = BUF_INIT;
 	int code = 0;

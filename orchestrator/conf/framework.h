@@ -25,6 +25,9 @@ struct framework {
 
 /* Reads the files under etc_dkms (missing ones are fine). Returns 0 or -errno. */
 int framework_read(const char *etc_dkms, struct framework *fw);
+/* The same, read as dkms reads its signing settings before a build for kernel/arch: with
+ * $kernelver and $arch set (a path may name them). */
+int framework_read_for(const char *etc_dkms, const char *kernel, const char *arch, struct framework *fw);
 void framework_release(struct framework *fw);
 /* Runs post_transaction as dkms does: the files re-read with $kernelver = kernel, the
  * command eval'ed, privileged; "Executing post-transaction command... done." (or its bad

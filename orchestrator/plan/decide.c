@@ -11,6 +11,7 @@
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 #include "executor/cache.h"
+#include "executor/install.h"
 #include "orchestrator/conf/conf.h"
 #include "orchestrator/context.h"
 #include "orchestrator/conf/framework.h"
@@ -45,7 +46,7 @@ void decide_target(const struct ctx *c, struct target *t)
 	if (lld && strcmp(lld, "y") == 0 && on_path("ld.lld"))
 		t->ld = xstrdup("ld.lld");
 	_cleanup_free_ char *hash = target_config_value(t, "CONFIG_MODULE_SIG_HASH");
-	signing_decide(c, t->kernel, t->config_text ? NULL : t->kernel_config, hash, &t->sign);
+	signing_decide(c, t->kernel, t->arch, t->config_text ? NULL : t->kernel_config, hash, &t->sign);
 }
 
 bool record_wanted(const char *kernel, const char *arch, const struct module_conf *conf, size_t i, const char *kcfg)
@@ -193,6 +194,33 @@ static void check(const struct ctx *c, const struct job *j, const struct target 
 			j->module, j->version);
 }
 
+/* Every regular file below dir (rel: its path so far), name, size and bytes, in name
+ * order, for the cache key. A missing dir adds nothing. */
+static void add_files_text(struct buf *t, const char *dir, const char *rel)
+{
+	struct dirent **names;
+	int n = scandir(dir, &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		const char *name = names[i]->d_name;
+		if (strcmp(name, ".") && strcmp(name, "..")) {
+			_cleanup_free_ char *path = path_join(dir, name);
+			_cleanup_free_ char *sub = xasprintf("%s%s/", rel, name);
+			_cleanup_buf_ struct buf body = BUF_INIT;
+			if (is_symlink(path))
+				buf_addf(t, "\noverlay link %s%s\n", rel, name);
+			else if (is_dir(path))
+				add_files_text(t, path, sub);
+			else if (buf_read_file(&body, path) == 0) {
+				buf_addf(t, "\noverlay %s%s %zu\n", rel, name, body.len);
+				buf_add(t, body.data, body.len);
+			}
+		}
+		free(names[i]);
+	}
+	if (n >= 0)
+		free(names);
+}
+
 /* Everything that decides the build's output, as text, for the cache key. */
 static void cache_text(const struct job *j, const struct module_conf *conf, const struct build_decision *d,
 		       struct buf *t)
@@ -218,6 +246,19 @@ static void cache_text(const struct job *j, const struct module_conf *conf, cons
 	_cleanup_buf_ struct buf cert = BUF_INIT;
 	if (s->hash && s->cert && buf_read_file(&cert, s->cert) == 0)
 		buf_add(t, cert.data, cert.len);
+	/* The admin's overrides in /etc/dkms/<module>: patches laid over, a PRE_BUILD instead. */
+	_cleanup_free_ char *patches = path_join(d->etc_module_dir, "patches");
+	add_files_text(t, patches, "");
+	const char *over = script_override_dir(d->etc_module_dir, conf->pre_build);
+	if (over) {
+		_cleanup_free_ char *prog = xasprintf("%s/%.*s", over, (int)strcspn(conf->pre_build, " "),
+						      conf->pre_build);
+		_cleanup_buf_ struct buf body = BUF_INIT;
+		if (buf_read_file(&body, prog) == 0) {
+			buf_addf(t, "\npre_build override %zu\n", body.len);
+			buf_add(t, body.data, body.len);
+		}
+	}
 }
 
 /* The cache key (of the build's source_dir), and whether the cache holds it. Builds with a POST_BUILD script are
@@ -274,6 +315,7 @@ void decide_build(const struct ctx *c, const struct job *j, const struct target 
 	d->env = (struct strv)STRV_INIT;
 	d->sign = &t->sign;
 	d->source_dir = xstrdup(source_dir);
+	d->etc_module_dir = path_join(c->etc_dkms, j->module);
 	check(c, j, t, conf, source_dir, provided, why, d);
 	if (d->verdict != BUILD_GO)
 		return;
@@ -357,6 +399,7 @@ void build_decision_release(struct build_decision *d)
 	free(d->records);
 	free(d->make_command);
 	free(d->source_dir);
+	free(d->etc_module_dir);
 	strv_release(&d->env);
 	memset(d, 0, sizeof(*d));
 }

@@ -59,6 +59,8 @@ struct build_decision {
 	enum module_compression compression;
 	struct compress_opts copts; /* framework.conf's, borrowed */
 	char *source_dir;           /* the source (the cache key hashes it) */
+	char *etc_module_dir;       /* /etc/dkms/<module>: patches laid over, scripts instead
+				     * of the package's (the cache key holds what it has) */
 	char cache_key[65];         /* "" = not looked up (nor stored, but see below) */
 	const char *no_cache;       /* why not (static text), for --dry-run */
 	bool store_after_keygen;    /* the certificate is made by this run's keygen job: the

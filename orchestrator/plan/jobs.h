@@ -55,6 +55,7 @@ struct job_payload {
 	bool kernel_prologue;        /* build: the signing prologue is said once per kernel,
 				      * before the first "Autoinstall of module" (autoinstall) */
 	bool prologue_said_before;   /* build: so its own start says none */
+	const struct signing *sign;  /* keygen: the pair it makes (a target's; NULL: ctx's) */
 	char *keygen_warning;        /* keygen: why the pair could not be made (owned) */
 	bool keygen_says;            /* keygen: generate_mok's, which says what it does */
 };
@@ -64,10 +65,9 @@ struct job_set {
 	struct job_payload **payloads; /* payloads[job id], may be NULL */
 	size_t cap;
 	int first_error; /* dkms exit code of the first failed job */
-	long keygen;     /* the plan's keygen job, or -1 (jobs_plan_build) */
 };
 /* clang-format off */
-#define JOB_SET_INIT { .keygen = -1 }
+#define JOB_SET_INIT { .first_error = 0 }
 /* clang-format on */
 
 /* The plan shapes, shared by every command (jobs_plan.c). Each adds jobs and returns the
@@ -82,6 +82,8 @@ size_t jobs_plan_add(struct job_set *s, const char *m, const char *v, struct mod
 size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v, struct target *t,
 		       struct module_conf *conf, const char *source_dir, const struct strv *provided,
 		       enum build_purpose why, long after);
+/* The plan's keygen job of sign's key pair (jobs_plan_build makes one per pair), or -1. */
+long jobs_keygen_for(const struct job_set *s, const struct signing *sign);
 /* The depmod of t's kernel (one per kernel per plan), created on first use. */
 size_t jobs_plan_depmod(struct job_set *s, const struct target *t);
 /* install m/v on t after job after (a build), then t's depmod, which waits for the

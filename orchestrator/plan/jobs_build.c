@@ -11,6 +11,7 @@
 #include "common/xalloc.h"
 #include "executor/build.h"
 #include "executor/cache.h"
+#include "executor/install.h"
 #include "executor/proc.h"
 #include "orchestrator/conf/conf.h"
 #include "orchestrator/plan/confload.h"
@@ -170,10 +171,26 @@ static bool restore(struct run *r, const struct job *j, struct job_payload *p, b
 	_cleanup_free_ char *base = tree_result_dir(&r->c->paths, j->module, j->version, j->kernel, j->arch);
 	if (cache_restore(r->c->paths.dkms_tree, p->build.cache_key, base) != 1)
 		return false;
+	const struct build_decision *d = &p->build;
+	/* The steps before make, as the build it stands for said them (make.log has their output). */
+	for (size_t i = 0; i < p->conf->n_patches; i++)
+		fprintf(out, "Applying patch %s... done.\n", p->conf->patches[i]);
+	const char *pre = p->conf->pre_build;
+	if (pre && *pre) {
+		_cleanup_free_ char *prog = xasprintf("%s/%.*s", d->source_dir, (int)strcspn(pre, " "), pre);
+		if (script_override_dir(d->etc_module_dir, pre) ||
+		    (!is_symlink(prog) && is_regular(prog) && access(prog, X_OK) == 0)) {
+			fputs("Running the pre_build script... done.\n", out);
+		} else {
+			fputs("\n", out);
+			fflush(out);
+			fputs("Warning: The pre_build script is not executable.\n",
+			      p->err_buffer ? p->err_buffer : r->c->err);
+		}
+	}
 	fputs(r->c->req->verbose ? "Building module(s)... done (restored from the build cache).\n"
 				 : "Building module(s)... done.\n",
 	      out);
-	const struct build_decision *d = &p->build;
 	_cleanup_free_ char *area = tree_build_area(&r->c->paths, j->module, j->version);
 	for (size_t i = 0; signs && d->sign->hash && i < d->n_records; i++)
 		fprintf(out, "Signing module %s/%s%s.ko\n", area, d->records[i].built_location,
@@ -222,6 +239,7 @@ static int fork_build(struct run *r, const struct job *j, struct job_payload *p,
 	box_for_build(c, j->module, j->version, p->target, p->conf, work, c->sandbox ? src_view : NULL, &box);
 	struct build_worker w;
 	fill_build_job(r, j, p, signs, &w.job, out);
+	w.job.etc_module_dir = p->build.etc_module_dir;
 	/* A budget of one slot runs make as dkms does with parallel_jobs=1: `make -j1 ...`
 	 * (with more, make takes its slots from the run's jobserver and gets no -j). */
 	_cleanup_free_ char *serial = NULL;

@@ -24,15 +24,27 @@ size_t jobs_plan_add(struct job_set *s, const char *m, const char *v, struct mod
 	return id;
 }
 
-/* The plan's one keygen job, made when a first build needs it. */
-static size_t keygen_job(struct job_set *s)
+long jobs_keygen_for(const struct job_set *s, const struct signing *sign)
 {
-	if (s->keygen < 0) {
-		size_t id;
-		jobs_add(s, JOB_KEYGEN, NULL, NULL, NULL, &id);
-		s->keygen = (long)id;
+	for (size_t i = 0; i < s->plan.n; i++) {
+		const struct job_payload *p = s->payloads[i];
+		if (s->plan.jobs[i].kind == JOB_KEYGEN && p && p->sign && !strcmp(p->sign->key, sign->key) &&
+		    !strcmp(p->sign->cert, sign->cert))
+			return (long)i;
 	}
-	return (size_t)s->keygen;
+	return -1;
+}
+
+/* The plan's keygen job of sign's key pair, made when a first build needs it. */
+static size_t keygen_job(struct job_set *s, const struct signing *sign)
+{
+	long k = jobs_keygen_for(s, sign);
+	if (k < 0) {
+		size_t id;
+		jobs_add(s, JOB_KEYGEN, NULL, NULL, NULL, &id)->sign = sign;
+		k = (long)id;
+	}
+	return (size_t)k;
 }
 
 size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, const char *v, struct target *t,
@@ -64,7 +76,7 @@ size_t jobs_plan_build(const struct ctx *c, struct job_set *s, const char *m, co
 	if ((d->verdict == BUILD_GO || d->after_prologue) && d->sign && d->sign->hash && d->sign->needs_key) {
 		/* The prologue says the key was made; a failed keygen leaves the modules
 		 * unsigned, as dkms does: order only. */
-		p->keygen_job = (long)keygen_job(s);
+		p->keygen_job = (long)keygen_job(s, d->sign);
 		plan_dep_kind(&s->plan, b, (size_t)p->keygen_job, DEP_ORDER);
 		if (after >= 0) /* not made when the add fails */
 			plan_dep(&s->plan, (size_t)p->keygen_job, (size_t)after);

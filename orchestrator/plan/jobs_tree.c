@@ -37,13 +37,15 @@ static void touch_kernel(struct run *r, const struct job *j)
 }
 
 /* A package script (POST_ADD, ...): privileged as in dkms, confined with --sandbox-scripts. */
-static void package_script(const struct ctx *c, const char *src, const char *type, const char *script)
+static void package_script(const struct ctx *c, const char *module, const char *src, const char *type,
+			   const char *script)
 {
 	struct job_box box;
 	bool boxed = c->req->sandbox_scripts && c->sandbox;
 	if (boxed)
 		box_for_script(c, src, &box);
-	package_script_run(src, type, script, boxed ? &box.box : NULL, c->out, c->err);
+	_cleanup_free_ char *etc = path_join(c->etc_dkms, module);
+	package_script_run(src, etc, type, script, boxed ? &box.box : NULL, c->out, c->err);
 	if (boxed)
 		job_box_release(&box);
 }
@@ -107,7 +109,7 @@ static int run_add(struct run *r, struct job *j, struct job_payload *p)
 		ctx_error(c, "Cannot create %s: %s", link, strerror(-e));
 		return 1;
 	}
-	package_script(c, srcdir, "post_add", p->conf ? p->conf->post_add : NULL);
+	package_script(c, m, link, "post_add", p->conf ? p->conf->post_add : NULL);
 	if (p->blank_after)
 		fputs("\n", c->out);
 	return 0;
@@ -127,7 +129,9 @@ static int run_keygen(struct run *r, struct job *j, struct job_payload *p)
 	if (!needed)
 		return 0;
 	_cleanup_buf_ struct buf why = BUF_INIT;
-	p->keygen_result = signing_make_key(r->c, &why);
+	_cleanup_free_ char *key = p->sign ? xstrdup(p->sign->key) : signing_key_path(r->c);
+	_cleanup_free_ char *cert = p->sign ? xstrdup(p->sign->cert) : signing_cert_path(r->c);
+	p->keygen_result = signing_make_key(r->c, key, cert, &why);
 	if (p->keygen_result < 0)
 		p->keygen_warning = buf_detach(&why);
 	return 0;
@@ -152,7 +156,7 @@ static int run_store(struct run *r, struct job *j, struct job_payload *p)
 }
 
 static void fill_install_job(struct run *r, struct job *j, struct job_payload *p, struct install_job *ij,
-			     struct install_record *recs, char **src)
+			     struct install_record *recs, char **src, char **etc)
 {
 	const struct module_conf *conf = p->conf;
 	size_t n = 0;
@@ -171,6 +175,7 @@ static void fill_install_job(struct run *r, struct job *j, struct job_payload *p
 		.records = recs,
 		.n_records = n,
 		.source_dir = *src,
+		.etc_module_dir = *etc = path_join(r->c->etc_dkms, j->module),
 		.pre_install = conf->pre_install,
 		.post_install = conf->post_install,
 		.post_remove = conf->post_remove,
@@ -194,8 +199,8 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 	struct ctx *c = r->c;
 	struct install_job ij;
 	struct install_record *recs = xcalloc(p->conf->n_records + 1, sizeof(*recs));
-	_cleanup_free_ char *src = NULL;
-	fill_install_job(r, j, p, &ij, recs, &src);
+	_cleanup_free_ char *src = NULL, *etc = NULL;
+	fill_install_job(r, j, p, &ij, recs, &src, &etc);
 	struct job_box box;
 	bool boxed = c->req->sandbox_scripts && c->sandbox;
 	if (boxed) {

@@ -71,6 +71,13 @@ void box_for_build(const struct ctx *c, const char *m, const char *v, const stru
 {
 	memset(out, 0, sizeof(*out));
 	common_hidden(c, &out->hidden);
+	/* The kernel's own signing pair, when its framework settings name another. */
+	const char *pair[] = { t->sign.key, t->sign.cert };
+	for (size_t i = 0; i < 2; i++) {
+		_cleanup_free_ char *real = pair[i] && strncmp(pair[i], "pkcs11:", 7) ? real_path(pair[i]) : NULL;
+		if (real && !strv_contains(&out->hidden, real))
+			strv_push(&out->hidden, real);
+	}
 	_cleanup_free_ char *src = tree_source_link(&c->paths, m, v);
 	_cleanup_free_ char *real_src = real_path(src);
 	if (!source_view || !real_src)

@@ -113,7 +113,14 @@ static int by_rank(const void *a, const void *b, void *plan)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-/* Starts ready builds by rank. Returns progress; sets *blocked when a start found no slot. */
+static int by_id(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Starts ready builds by rank (one slot: in plan order). Returns progress; sets *blocked when a start
+ * found no slot. */
 static bool start_async(struct sched *s, int *err, bool *blocked)
 {
 	size_t *ready = xcalloc(s->p->n ? s->p->n : 1, sizeof(size_t));
@@ -128,7 +135,12 @@ static bool start_async(struct sched *s, int *err, bool *blocked)
 		else if (j->state == JOB_SKIPPED)
 			s->ops->finished(s->ops->data, j), any = true;
 	}
-	qsort_r(ready, n, sizeof(size_t), by_rank, s->p);
+	/* One at a time, the plan's order is the text's (dkms's); the critical path first
+	 * only pays when builds overlap. */
+	if (s->max_jobs == 1)
+		qsort(ready, n, sizeof(size_t), by_id);
+	else
+		qsort_r(ready, n, sizeof(size_t), by_rank, s->p);
 	for (size_t k = 0; k < n && s->running < s->max_jobs; k++) {
 		struct job *j = &s->p->jobs[ready[k]];
 		if (lock_busy(s, j))
@@ -148,8 +160,10 @@ static bool start_async(struct sched *s, int *err, bool *blocked)
 		}
 		any = true;
 		if (r == SCHED_DONE) {
+			/* (restored from the cache, or refused): what waited for it, e.g. its
+			 * install, goes before the next build starts */
 			finish(s, j);
-			continue;
+			break;
 		}
 		s->pids[j->id] = pid;
 		s->running++;

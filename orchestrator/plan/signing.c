@@ -14,17 +14,21 @@
 #include "orchestrator/context.h"
 #include "orchestrator/conf/framework.h"
 
-char *signing_key_path(const struct ctx *c)
+static char *key_path(const struct ctx *c, const struct framework *fw)
 {
-	const char *v = c->fw ? framework_value(c->fw, c->fw->mok_signing_key, "mok_signing_key") : NULL;
+	const char *v = fw ? framework_value(fw, fw->mok_signing_key, "mok_signing_key") : NULL;
 	return v ? xstrdup(v) : path_join(c->paths.dkms_tree, "mok.key");
 }
 
-char *signing_cert_path(const struct ctx *c)
+static char *cert_path(const struct ctx *c, const struct framework *fw)
 {
-	const char *v = c->fw ? framework_value(c->fw, c->fw->mok_certificate, "mok_certificate") : NULL;
+	const char *v = fw ? framework_value(fw, fw->mok_certificate, "mok_certificate") : NULL;
 	return v ? xstrdup(v) : path_join(c->paths.dkms_tree, "mok.pub");
 }
+
+char *signing_key_path(const struct ctx *c) { return key_path(c, c->fw); }
+
+char *signing_cert_path(const struct ctx *c) { return cert_path(c, c->fw); }
 
 /* The sign-file dkms would use on this distribution (Debian: linux-kbuild's). */
 static char *default_sign_file(const struct ctx *c, const char *kernel)
@@ -66,12 +70,27 @@ static int make_pair(const struct ctx *c, const char *key, const char *cert, str
 	return r;
 }
 
-void signing_decide(const struct ctx *c, const char *kernel, const char *missing_config, const char *sig_hash,
-		    struct signing *s)
+static void signing_decide_with(const struct ctx *c, const struct framework *fw, const char *kernel,
+				const char *missing_config, const char *sig_hash, struct signing *s);
+
+void signing_decide(const struct ctx *c, const char *kernel, const char *arch, const char *missing_config,
+		    const char *sig_hash, struct signing *s)
 {
 	memset(s, 0, sizeof(*s));
+	/* dkms reads its signing settings before each build, with $kernelver and $arch set */
+	struct framework kfw = { 0 };
+	const struct framework *fw = c->fw;
+	if (c->fw && c->etc_dkms && framework_read_for(c->etc_dkms, kernel, arch, &kfw) == 0)
+		fw = &kfw;
+	signing_decide_with(c, fw, kernel, missing_config, sig_hash, s);
+	framework_release(&kfw);
+}
+
+static void signing_decide_with(const struct ctx *c, const struct framework *fw, const char *kernel,
+				const char *missing_config, const char *sig_hash, struct signing *s)
+{
 	/* dkms's checks, in its order */
-	const char *try = c->fw ? framework_value(c->fw, c->fw->try_sign_modules, "try_sign_modules") : NULL;
+	const char *try = fw ? framework_value(fw, fw->try_sign_modules, "try_sign_modules") : NULL;
 	if (try && strcmp(try, "false") == 0) {
 		s->prologue = xstrdup("Module signing is disabled by policy, modules won't be signed\n");
 		return;
@@ -89,9 +108,9 @@ void signing_decide(const struct ctx *c, const char *kernel, const char *missing
 		s->prologue = xstrdup("The kernel is built without module signing facility, modules won't be signed\n");
 		return;
 	}
-	const char *configured = c->fw ? framework_value(c->fw, c->fw->sign_file, "sign_file") : NULL;
-	_cleanup_free_ char *key = signing_key_path(c);
-	_cleanup_free_ char *cert = signing_cert_path(c);
+	const char *configured = fw ? framework_value(fw, fw->sign_file, "sign_file") : NULL;
+	_cleanup_free_ char *key = key_path(c, fw);
+	_cleanup_free_ char *cert = cert_path(c, fw);
 	bool pkcs11 = strncmp(key, "pkcs11:", 7) == 0;
 	_cleanup_free_ char *tool = configured ? xstrdup(configured) : pkcs11 ? default_sign_file(c, kernel) : NULL;
 	if (tool && access(tool, X_OK) != 0) {
@@ -107,10 +126,8 @@ void signing_decide(const struct ctx *c, const char *kernel, const char *missing
 	s->sign_file = steal_pointer(&tool);
 }
 
-int signing_make_key(const struct ctx *c, struct buf *why)
+int signing_make_key(const struct ctx *c, const char *key, const char *cert, struct buf *why)
 {
-	_cleanup_free_ char *key = signing_key_path(c);
-	_cleanup_free_ char *cert = signing_cert_path(c);
 	return make_pair(c, key, cert, why);
 }
 

@@ -28,18 +28,20 @@ struct signing {
 
 /* Decides for a kernel when a plan is made (missing_config: its config file's path when
  * it could not be read, else NULL; sig_hash: the config's CONFIG_MODULE_SIG_HASH, NULL
- * when unset): no output, no file written. Never fails the build: where
- * dkms would not sign, s->hash is NULL and s->prologue says why. */
-void signing_decide(const struct ctx *c, const char *kernel, const char *missing_config, const char *sig_hash,
-		    struct signing *s);
+ * when unset), with the framework files read again for kernel/arch as dkms does: no
+ * output, no file written. Never fails the build: where dkms would not sign, s->hash is
+ * NULL and s->prologue says why. */
+void signing_decide(const struct ctx *c, const char *kernel, const char *arch, const char *missing_config,
+		    const char *sig_hash, struct signing *s);
 /* The keygen job: makes the pair unless both files exist (under the tree's lock: two runs
  * never make two). Returns 1 if it made them, 0 if they were there, -1 on failure (why
  * says why). Prints nothing: the builds say it, where dkms says it. */
-int signing_make_key(const struct ctx *c, struct buf *why);
+int signing_make_key(const struct ctx *c, const char *key, const char *cert, struct buf *why);
 /* dkms's line for a pair signing_make_key made (or tried to make), shown after the key's
  * paths. */
 #define SIGNING_GENERATED_LINE "Certificate or key are missing, generating self signed certificate for MOK...\n"
-/* The key and certificate paths for ctx (framework / environment / default). */
+/* The key and certificate paths for ctx (framework / environment / default), as read
+ * without a kernel (a kernel's own are in its struct signing). */
 char *signing_key_path(const struct ctx *c);
 char *signing_cert_path(const struct ctx *c);
 /* generate_mok: makes the pair unless both files exist. Returns 0 or dkms's exit code. */

@@ -3,7 +3,8 @@
 # the hash of the kernel's CONFIG_MODULE_SIG_HASH, byte for byte as the kernel's
 # scripts/sign-file does; generates mok.key (0600) / mok.pub (DER) when missing; honours
 # mok_signing_key, mok_certificate and sign_file from framework.conf; does not sign for a
-# kernel without module signing.
+# kernel without module signing; reads framework.conf's signing settings per kernel, as
+# dkms does before each build ($kernelver in a key's path: a pair per kernel).
 export TMPDIR=/var/tmp
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -133,4 +134,25 @@ expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
 expect_rc 0 env sign_file=/nonexistent/sign-file "$MODFORGE" build mf-hello/1.0 -k "$K1" \
 	--dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
 expect_line "Binary /nonexistent/sign-file not found, modules won't be signed" "$E2E_OUT"
+
+# Paths that name the kernel: each kernel of one run gets (and is signed with) its own pair.
+K2=${E2E_KERNELS[1]}
+PK=$E2E_TMP/per-kernel
+mkdir -p "$PK"
+cat >"$MODFORGE_ETC_DKMS/framework.conf" <<CONF
+mok_signing_key="$PK/\${kernelver}-\${arch}.key"
+mok_certificate="$PK/\${kernelver}-\${arch}.der"
+CONF
+expect_rc 0 mf unbuild mf-hello/1.0 -k "$K1"
+expect_rc 0 mf build mf-hello/1.0 -k "$K1" -k "$K2"
+expect_line "Signing key: $PK/$K1-$A.key" "$E2E_OUT"
+expect_line "Signing key: $PK/$K2-$A.key" "$E2E_OUT"
+expect_file "$PK/$K1-$A.der"
+expect_file "$PK/$K2-$A.der"
+for k in "$K1" "$K2"; do
+	serial=$(openssl x509 -inform DER -in "$PK/$k-$A.der" -noout -serial | cut -d= -f2 | tr 'a-f' 'A-F')
+	got=$(modinfo -F sig_key "$DKMS/mf-hello/1.0/$k/$A/module/mf_hello.ko" | tr -d ':')
+	expect_eq "$k's module is signed with $k's own certificate" "$serial" "$got"
+done
+rm "$MODFORGE_ETC_DKMS/framework.conf"
 e2e_done

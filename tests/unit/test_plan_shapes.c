@@ -169,7 +169,8 @@ static void test_build_fresh(void)
 	/* the key is made by a job of the plan, before the build; nothing to look up in the
 	 * cache (the certificate is new), the store job computes the key once it exists */
 	CHECK(count_kind(&s, JOB_KEYGEN) == 1);
-	CHECK(s.keygen >= 0 && has_dep(&s, b, (size_t)s.keygen, DEP_ORDER));
+	long keygen = jobs_keygen_for(&s, d->sign);
+	CHECK(keygen >= 0 && has_dep(&s, b, (size_t)keygen, DEP_ORDER));
 	CHECK(d->cache_key[0] == '\0' && !d->cached);
 	CHECK_STR(d->no_cache, "the signing key is made in this run");
 	CHECK(d->store_after_keygen);
@@ -179,14 +180,14 @@ static void test_build_fresh(void)
 	/* the second kernel signs nothing: no wait for the keygen job, and a cache key */
 	size_t b2 = jobs_plan_build(&x.c, &s, "m", "1.0", &x.tl.items[1], &x.conf, src, NULL, BUILD_ASKED, -1);
 	const struct build_decision *d2 = &s.payloads[b2]->build;
-	CHECK(d2->sign->hash == NULL && !has_dep(&s, b2, (size_t)s.keygen, DEP_ORDER));
+	CHECK(d2->sign->hash == NULL && !has_dep(&s, b2, (size_t)keygen, DEP_ORDER));
 	_cleanup_free_ char *no_config = xasprintf(
 		"Kernel config %s/6.1.0-59-amd64/build/.config not found, modules won't be signed\n", x.lib);
 	CHECK_STR(d2->sign->prologue, no_config);
 	CHECK(strlen(d2->cache_key) == 64);
 	/* a second build for the signing kernel (another module) shares the keygen job */
 	size_t b3 = jobs_plan_build(&x.c, &s, "n", "1.0", &x.tl.items[0], &x.conf, src, NULL, BUILD_ASKED, -1);
-	CHECK(count_kind(&s, JOB_KEYGEN) == 1 && has_dep(&s, b3, (size_t)s.keygen, DEP_ORDER));
+	CHECK(count_kind(&s, JOB_KEYGEN) == 1 && has_dep(&s, b3, (size_t)keygen, DEP_ORDER));
 	fixture_snapshot(x.root, &after);
 	CHECK_STR(after.data, before.data); /* making a plan changes nothing */
 	jobs_release(&s);
