@@ -30,6 +30,8 @@ struct ctx {
 	bool is_root;
 	bool modprobe_on_install;            /* --modprobe-on-install, or framework modprobe_on_install */
 	const char *sysfs_devices;           /* /sys/devices, or MODFORGE_SYSFS_DEVICES for tests */
+	const char *forced_modules_dir;      /* /usr/share/dkms/modules_to_force_install, or
+					      * MODFORGE_FORCED_MODULES_DIR for tests */
 	bool sandbox;                        /* untrusted steps confined (off only with --no-sandbox) */
 	const struct sandbox_filter *filter; /* compiled once per run */
 	uid_t build_uid;                     /* as root: the user builds run as */

@@ -212,6 +212,8 @@ static int setup_ctx(struct ctx *c, const struct request *req, const char *prog,
 	c->etc_dkms = etc && *etc ? etc : "/etc/dkms";
 	const char *sys = getenv("MODFORGE_SYSFS_DEVICES");
 	c->sysfs_devices = sys && *sys ? sys : "/sys/devices";
+	const char *forced = getenv("MODFORGE_FORCED_MODULES_DIR");
+	c->forced_modules_dir = forced && *forced ? forced : "/usr/share/dkms/modules_to_force_install";
 	(void)framework_read(c->etc_dkms, fw);
 	c->fw = fw;
 	c->paths.dkms_tree = pick(req->dkms_tree, fw->dkms_tree, "/var/lib/dkms");

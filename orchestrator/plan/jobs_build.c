@@ -319,10 +319,16 @@ static bool ends_early(const struct ctx *c, struct job *j, struct job_payload *p
 static int prologue(struct run *r, const struct job *j, const struct job_payload *p, FILE *out, bool *signs)
 {
 	const struct build_decision *d = &p->build;
-	if (p->prologue_said_before) /* autoinstall said it once for the kernel */
+	_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
+	/* autoinstall says it once for the kernel; a BUILD_DEPENDS_REBUILD rebuild says it
+	 * only when no build of the run has said it for the kernel (dkms's prepared kernel) */
+	if (p->prologue_said_before || (p->rebuild && strv_contains(&r->prologue_said, ka))) {
 		*signs = p->keygen_job < 0 || r->set->payloads[p->keygen_job]->keygen_result >= 0;
-	else
+	} else {
 		*signs = signing_prologue(r, p, out);
+		if (!strv_contains(&r->prologue_said, ka))
+			strv_push(&r->prologue_said, ka);
+	}
 	say(r->c, d, out);
 	int code = d->verdict == BUILD_REFUSE ? d->code : excluded_dependencies(r, j, out);
 	if (code == 0 && d->make_warning) {

@@ -28,7 +28,7 @@ struct run {
 	size_t builds;               /* build jobs in the plan */
 	bool buffered;               /* a build's output is shown whole when it ends */
 	struct strv kernels_touched; /* "k\ta" with an install/uninstall this run */
-	struct strv prologue_said;   /* "k\ta" whose signing prologue autoinstall said */
+	struct strv prologue_said;   /* "k\ta" whose signing prologue a build said */
 };
 
 /* Starts a build job (dkms's checks, the cache, then a worker). Returns an enum

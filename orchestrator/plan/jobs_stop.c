@@ -110,6 +110,7 @@ static void clean_stopped_builds(const struct run *r, struct buf *stopped)
  * post_transaction for them. */
 static void owed_depmods(struct run *r, struct buf *ran)
 {
+	_cleanup_strv_ struct strv done = STRV_INIT; /* (a kernel may have several depmods: one is owed) */
 	for (size_t i = 0; i < r->set->plan.n; i++) {
 		struct job *j = &r->set->plan.jobs[i];
 		if (j->state == JOB_DONE)
@@ -121,8 +122,9 @@ static void owed_depmods(struct run *r, struct buf *ran)
 		if (j->kind != JOB_DEPMOD)
 			continue;
 		_cleanup_free_ char *ka = xasprintf("%s\t%s", j->kernel, j->arch);
-		if (!strv_contains(&r->kernels_touched, ka))
+		if (!strv_contains(&r->kernels_touched, ka) || strv_contains(&done, ka))
 			continue;
+		strv_push(&done, ka);
 		if (run_tree_job(r, j, j->payload) == 0)
 			buf_addf(ran, "%s%s", ran->len ? ", " : "", j->kernel);
 	}

@@ -188,6 +188,31 @@ static void fill_install_job(struct run *r, struct job *j, struct job_payload *p
 
 static int depmod_now(struct run *r, const struct job *j);
 
+enum forced { FORCED_NO, FORCED_INSTALL, FORCED_VERSION };
+
+/* dkms's modules_to_force_install: the words of every file in the directory name modules
+ * whose install is forced ("M"), or whose version check is skipped ("M_version-override"). */
+static enum forced forced_install(const struct ctx *c, const char *module)
+{
+	enum forced f = FORCED_NO;
+	DIR *d = opendir(c->forced_modules_dir);
+	if (!d)
+		return f;
+	_cleanup_free_ char *override = xasprintf("%s_version-override", module);
+	struct dirent *de;
+	while (f == FORCED_NO && (de = readdir(d))) {
+		_cleanup_free_ char *path = path_join(c->forced_modules_dir, de->d_name);
+		_cleanup_buf_ struct buf text = BUF_INIT;
+		if (de->d_name[0] == '.' || !is_regular(path) || buf_read_file(&text, path) < 0)
+			continue;
+		for (char *save = NULL, *w = strtok_r(text.data, " \t\n", &save); w && f == FORCED_NO;
+		     w = strtok_r(NULL, " \t\n", &save))
+			f = !strcmp(w, module) ? FORCED_INSTALL : !strcmp(w, override) ? FORCED_VERSION : FORCED_NO;
+	}
+	closedir(d);
+	return f;
+}
+
 static bool is_installed(const struct ctx *c, const struct job *j)
 {
 	_cleanup_free_ char *v = tree_installed_version(&c->paths, j->module, j->kernel, j->arch);
@@ -229,6 +254,16 @@ static int run_install_like(struct run *r, struct job *j, struct job_payload *p,
 		_cleanup_free_ char *read_as = path_join(link, "dkms.conf");
 		fflush(c->out);
 		confload_print_step_warnings(c->err, p->conf, !read_by_build, read_as);
+	}
+	if (!skip && install) {
+		enum forced f = forced_install(c, j->module);
+		if (f == FORCED_INSTALL) {
+			fprintf(c->out, "Forcing installation of %s\n", j->module);
+			ij.force = true;
+		} else if (f == FORCED_VERSION) {
+			fprintf(c->out, "Forcing version override of %s\n", j->module);
+			ij.force_version_override = true;
+		}
 	}
 	if (!skip)
 		code = install ? install_run(&ij) : uninstall_run(&ij);
@@ -307,11 +342,13 @@ static void modprobe_if_asked(struct run *r, const struct job *j)
  * each names its kernel. Returns 0 or depmod's failure. */
 static int depmod_now(struct run *r, const struct job *j)
 {
-	size_t depmods = 0;
-	for (size_t i = 0; i < r->set->plan.n; i++)
-		depmods += r->set->plan.jobs[i].kind == JOB_DEPMOD;
-	int e = depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod,
-			   depmods > 1, r->c->out, r->c->err);
+	bool several = false;
+	for (size_t i = 0; i < r->set->plan.n && !several; i++) {
+		const struct job *o = &r->set->plan.jobs[i];
+		several = o->kind == JOB_DEPMOD && (strcmp(o->kernel, j->kernel) || strcmp(o->arch, j->arch));
+	}
+	int e = depmod_run(r->c->paths.install_tree, r->c->paths.dkms_tree, j->kernel, r->c->req->no_depmod, several,
+			   r->c->out, r->c->err);
 	if (e == 0)
 		journal_depmod_done(r->c->paths.dkms_tree, j->kernel);
 	return e;

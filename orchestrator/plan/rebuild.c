@@ -83,18 +83,38 @@ static void provided_on(const struct ctx *c, const struct job_set *s, const stru
 	}
 }
 
-/* uninstall x/xv, unbuild, build again and install it, after install (of its dependency):
- * each waits for the one before; the kernel's depmod waits for the uninstall and the
- * install only to end (a failed rebuild leaves the depmod of the dependency to run). */
+/* A depmod of t that runs right after job `after` succeeds (one per such job), for the
+ * rebuilds, which dkms runs between depmods. */
+static size_t depmod_after(struct job_set *s, const struct target *t, size_t after)
+{
+	size_t main_depmod = jobs_plan_depmod(s, t); /* (the kernel's last, which waits for all) */
+	for (size_t i = 0; i < s->plan.n; i++) {
+		const struct job *j = &s->plan.jobs[i];
+		if (i != main_depmod && j->kind == JOB_DEPMOD && j->n_deps == 1 && j->deps[0] == after)
+			return i;
+	}
+	size_t dm;
+	jobs_add(s, JOB_DEPMOD, NULL, NULL, t, &dm);
+	plan_dep(&s->plan, dm, after);
+	return dm;
+}
+
+/* After install (of its dependency) and its depmod: uninstall x/xv and depmod, unbuild,
+ * build again and install it, as dkms does; each waits for the one before; the kernel's
+ * depmod waits for the uninstall and the install only to end (a failed rebuild leaves
+ * the depmod of the dependency to run). */
 static void plan_again(const struct ctx *c, struct job_set *s, const char *x, const char *xv, struct target *t,
 		       struct module_conf *conf, size_t install)
 {
 	size_t dm = jobs_plan_depmod(s, t);
+	size_t dm_install = depmod_after(s, t, install);
 	size_t un;
 	struct job_payload *up = jobs_add(s, JOB_UNINSTALL, x, xv, t, &un);
 	up->conf = conf;
 	plan_dep(&s->plan, un, install);
+	plan_dep_kind(&s->plan, un, dm_install, DEP_ORDER);
 	plan_dep_kind(&s->plan, dm, un, DEP_ORDER);
+	size_t dm_uninstall = depmod_after(s, t, un);
 	up->announce = xasprintf("\nRebuilding module %s/%s due to updated dependencies\n\n", x, xv);
 	_cleanup_free_ char *src = tree_source_link(&c->paths, x, xv);
 	_cleanup_strv_ struct strv provided = STRV_INIT;
@@ -106,6 +126,7 @@ static void plan_again(const struct ctx *c, struct job_set *s, const char *x, co
 	bp->owns_conf = true;
 	bp->rebuild = true;
 	plan_dep(&s->plan, b, un);
+	plan_dep_kind(&s->plan, b, dm_uninstall, DEP_ORDER);
 	long ub = plan_find(&s->plan, JOB_UNBUILD, x, xv, t->kernel, t->arch);
 	if (ub >= 0)
 		plan_dep(&s->plan, (size_t)ub, un);

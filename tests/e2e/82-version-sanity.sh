@@ -66,6 +66,24 @@ expect_eq "uninstall restored the kernel's module" "" "$(cmp "$V2" "$IN_KERNEL" 
 expect_rc 0 mf install mf-vers/1.0 -k "$K1" --force
 expect_file "$INST/$K1/updates/dkms/mf_vers.ko"
 expect_rc 0 mf uninstall mf-vers/1.0 -k "$K1"
+# A distribution's modules_to_force_install list does the same for the modules it names
+# ("M": as --force; "M_version-override": as --force-version-override), as dkms.
+if ! e2e_is_reference; then
+	export MODFORGE_FORCED_MODULES_DIR=$E2E_TMP/force
+	mkdir -p "$MODFORGE_FORCED_MODULES_DIR"
+	echo "other-module mf-vers_version-override" >"$MODFORGE_FORCED_MODULES_DIR/list"
+	expect_rc 0 mf install mf-vers/1.0 -k "$K1"
+	expect_line "Forcing version override of mf-vers" "$E2E_OUT"
+	expect_file "$INST/$K1/updates/dkms/mf_vers.ko"
+	expect_rc 0 mf uninstall mf-vers/1.0 -k "$K1"
+	printf 'mf-vers\n' >"$MODFORGE_FORCED_MODULES_DIR/list"
+	expect_rc 0 mf install mf-vers/1.0 -k "$K1"
+	expect_line "Forcing installation of mf-vers" "$E2E_OUT"
+	expect_file "$INST/$K1/updates/dkms/mf_vers.ko"
+	expect_rc 0 mf uninstall mf-vers/1.0 -k "$K1"
+	rm -r "$MODFORGE_FORCED_MODULES_DIR"
+	unset MODFORGE_FORCED_MODULES_DIR
+fi
 
 # The same version and srcversion: "already installed", aborted.
 cp "$V1" "$IN_KERNEL"

@@ -5,7 +5,9 @@
 # Each section runs on its own throwaway overlay of this machine's root
 # (tests/tools/overlay_root.sh), where Debian's dkms is taken away (its /usr/lib/dkms and
 # state too) and this build is installed with `cmake --install --prefix /usr`: modforge is
-# /usr/sbin/dkms, and its hooks and common.postinst are the ones in place. The suite's
+# /usr/sbin/dkms, and its hooks, common.postinst and dkms_autoinstaller are the ones in
+# place (a section fails with exit 96 when there is no dkms_autoinstaller, whose steps the
+# suite would skip). The suite's
 # directory is copied there (to /srv: it writes its logs into it) and run as root with
 # KERNEL_VER, against the real paths of the copy; nothing reaches the machine.
 #
@@ -53,6 +55,8 @@ export DEBIAN_FRONTEND=noninteractive
 rm -rf /usr/lib/dkms /etc/dkms /usr/sbin/dkms /var/lib/dkms
 mkdir -p /var/lib/dkms /etc/dkms/framework.conf.d
 cmake --install "$build" --prefix /usr >/out/$section.install.log 2>&1 || { echo 97 >/out/$section.rc; exit 0; }
+# The suite skips its dkms_autoinstaller steps when there is none: modforge's must be there.
+[ -x /usr/lib/dkms/dkms_autoinstaller ] || { echo 96 >/out/$section.rc; exit 0; }
 # Not under /root (0700): modforge reads dkms.conf as its unprivileged build user, which
 # must reach it (dkms reads it as root).
 cp -a /upstream /srv/dkms-suite
