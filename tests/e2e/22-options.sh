@@ -163,4 +163,21 @@ expect_no_line "Rebuilding module mf-consumer/1.0 due to updated dependencies" "
 if grep -q "mf_two_a.ko" "$INST/$K1/modules.dep"; then ok "depmod ran for what autoinstall installed"; else not_ok "depmod ran for what autoinstall installed" "$E2E_OUT"; fi
 expect_rc 0 mf status -m mf-consumer -k "$K1"
 expect_lines "$E2E_OUT" "mf-consumer/1.0, $K1, $E2E_ARCH: installed"
+
+# -V and the make.log header: as dkms, the dkms release modforge is compatible with; as
+# modforge, its own version.
+ln -sf "$MODFORGE" "$E2E_TMP/dkms"
+expect_rc 0 "$E2E_TMP/dkms" -V
+expect_lines "$E2E_OUT" "dkms-3.4.3"
+expect_rc 0 "$MODFORGE" --version
+MF_VERSION=$(sed -n 's/^project(modforge VERSION \([0-9.]*\).*/\1/p' "$MODFORGE_SRC/CMakeLists.txt")
+expect_lines "$E2E_OUT" "modforge-$MF_VERSION (dkms-3.4.3 compatible)"
+expect_rc 0 "$E2E_TMP/dkms" unbuild mf-consumer/1.0 -k "$K1" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST"
+expect_rc 0 "$E2E_TMP/dkms" build mf-consumer/1.0 -k "$K1" --dkmstree "$DKMS" --sourcetree "$SRC" --installtree "$INST" --no-cache
+expect_eq "make.log's header as dkms" "DKMS (dkms-3.4.3) make.log for mf-consumer/1.0 for kernel $K1 ($E2E_ARCH)" \
+	"$(head -n1 "$DKMS/mf-consumer/1.0/$K1/$E2E_ARCH/log/make.log")"
+expect_rc 0 mf unbuild mf-consumer/1.0 -k "$K1"
+expect_rc 0 mf build mf-consumer/1.0 -k "$K1" --no-cache
+expect_eq "make.log's header as modforge" "DKMS (modforge-$MF_VERSION) make.log for mf-consumer/1.0 for kernel $K1 ($E2E_ARCH)" \
+	"$(head -n1 "$DKMS/mf-consumer/1.0/$K1/$E2E_ARCH/log/make.log")"
 e2e_done
