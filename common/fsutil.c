@@ -122,9 +122,9 @@ static int copy_fd_contents(int in, int out, uint64_t max)
 
 /* Copies the regular file src (never through a symlink: the tree may hold links, and a
  * FIFO or device swapped in is refused instead of read) to the new file dst. */
-static int copy_file_plain(const char *src, const char *dst, const struct stat *st)
+static int copy_file_plain(const char *src, const char *dst, const struct stat *st, bool follow)
 {
-	_cleanup_close_ int in = open(src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int in = open(src, O_RDONLY | (follow ? 0 : O_NOFOLLOW) | O_NONBLOCK | O_CLOEXEC);
 	if (in < 0)
 		return -errno;
 	struct stat now;
@@ -145,9 +145,13 @@ static int copy_file_plain(const char *src, const char *dst, const struct stat *
 	return 0;
 }
 
-/* over: whatever dst holds where src has an entry is replaced, never followed. */
-static int copy_tree_in(const char *src, const char *dst, bool over)
+/* over: whatever dst holds where src has an entry is replaced, never followed; src's own
+ * links are followed (src is the admin's) to a depth of OVER_MAX_DEPTH. */
+#define OVER_MAX_DEPTH 64
+static int copy_tree_in(const char *src, const char *dst, bool over, int depth)
 {
+	if (depth > OVER_MAX_DEPTH)
+		return -ELOOP;
 	struct stat st, dst_st;
 	if (stat(src, &st) < 0)
 		return -errno;
@@ -169,16 +173,20 @@ static int copy_tree_in(const char *src, const char *dst, bool over)
 		_cleanup_free_ char *s = path_join(src, de->d_name);
 		_cleanup_free_ char *t = path_join(dst, de->d_name);
 		struct stat est;
-		if (lstat(s, &est) < 0) {
+		if ((over ? stat(s, &est) : lstat(s, &est)) < 0) {
+			if (over)
+				continue; /* a dangling link of the admin's: nothing to lay over */
 			r = -errno;
 			break;
 		}
+		if (!S_ISDIR(est.st_mode) && !S_ISREG(est.st_mode) && !S_ISLNK(est.st_mode))
+			continue; /* FIFOs, sockets, devices: left out (and nothing replaced) */
 		struct stat tst;
 		if (over && lstat(t, &tst) == 0 && !(S_ISDIR(est.st_mode) && S_ISDIR(tst.st_mode)) &&
 		    (r = rm_rf(t)) < 0)
 			break;
 		if (S_ISDIR(est.st_mode)) {
-			r = copy_tree_in(s, t, over);
+			r = copy_tree_in(s, t, over, depth + 1);
 		} else if (S_ISLNK(est.st_mode)) {
 			char target[PATH_MAX];
 			ssize_t n = readlink(s, target, sizeof(target) - 1);
@@ -191,16 +199,16 @@ static int copy_tree_in(const char *src, const char *dst, bool over)
 			if (symlink(target, t) < 0)
 				r = -errno;
 		} else if (S_ISREG(est.st_mode)) {
-			r = copy_file_plain(s, t, &est);
+			r = copy_file_plain(s, t, &est, over);
 		}
 	}
 	closedir(d);
 	return r;
 }
 
-int copy_tree(const char *src, const char *dst) { return copy_tree_in(src, dst, false); }
+int copy_tree(const char *src, const char *dst) { return copy_tree_in(src, dst, false, 0); }
 
-int copy_tree_over(const char *src, const char *dst) { return copy_tree_in(src, dst, true); }
+int copy_tree_over(const char *src, const char *dst) { return copy_tree_in(src, dst, true, 0); }
 
 struct owner {
 	bool chown;

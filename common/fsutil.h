@@ -20,7 +20,7 @@ int rm_rf(const char *path);
 int copy_tree(const char *src, const char *dst);
 /* copy_tree over an existing dst: an entry of dst that src also has is replaced when it is
  * not a directory on both sides (a symlink there is removed, never followed); the rest of
- * dst stays. */
+ * dst stays. src's links are followed (it is the admin's: /etc/dkms/<module>/patches). */
 int copy_tree_over(const char *src, const char *dst);
 /* chown -R (symlinks themselves, never their targets; walked by fd without following a
  * link; a directory is handed over after its contents). */

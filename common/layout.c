@@ -18,7 +18,7 @@ char *layout_private_area(const char *t, const char *m, const char *v, const cha
 
 char *layout_failed_log(const char *t, const char *m, const char *v, const char *k, const char *a)
 {
-	return xasprintf("%s/%s/%s/.make-%s-%s.log", t, m, v, k, a);
+	return xasprintf("%s/.modforge/logs/%s/%s/make-%s-%s.log", t, m, v, k, a);
 }
 
 char *layout_source_view(const char *t, const char *m, const char *v, const char *k, const char *a)
@@ -26,11 +26,21 @@ char *layout_source_view(const char *t, const char *m, const char *v, const char
 	return xasprintf("%s/%s/%s/.source-%s-%s", t, m, v, k, a);
 }
 
+char *layout_failed_logs(const char *t, const char *m, const char *v)
+{
+	return xasprintf("%s/.modforge/logs/%s/%s", t, m, v);
+}
+
+char *layout_build_locks(const char *t, const char *m, const char *v)
+{
+	return xasprintf("%s/.modforge/locks/%s/%s", t, m, v);
+}
+
 char *layout_build_lock(const char *t, const char *m, const char *v, const char *k, const char *a)
 {
 	if (!k)
-		return xasprintf("%s/%s/%s/.lock-build", t, m, v);
-	return xasprintf("%s/%s/%s/.lock-%s-%s", t, m, v, k, a);
+		return xasprintf("%s/.modforge/locks/%s/%s/build", t, m, v);
+	return xasprintf("%s/.modforge/locks/%s/%s/%s-%s", t, m, v, k, a);
 }
 
 char *layout_kernel_dir(const char *t, const char *m, const char *v, const char *k)

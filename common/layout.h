@@ -48,10 +48,14 @@ char *layout_build_area(const char *t, const char *m, const char *v);
 /* A confined build's private area, and its private copy of the source. */
 char *layout_private_area(const char *t, const char *m, const char *v, const char *k, const char *a);
 char *layout_source_view(const char *t, const char *m, const char *v, const char *k, const char *a);
-/* The make.log of m/v's last failed build for k/a (build/ holds only the last failure's). */
+/* The make.log of m/v's last failed build for k/a (build/ holds only the last failure's),
+ * in <t>/.modforge/logs/<m>/<v>/ (layout_failed_logs). */
 char *layout_failed_log(const char *t, const char *m, const char *v, const char *k, const char *a);
-/* The lock of the build of m/v for k/a; k NULL: of dkms's one build area. */
+char *layout_failed_logs(const char *t, const char *m, const char *v);
+/* The lock of the build of m/v for k/a; k NULL: of dkms's one build area ("build"). They
+ * live in <t>/.modforge/locks/<m>/<v>/ (layout_build_locks), not in the tree dkms shows. */
 char *layout_build_lock(const char *t, const char *m, const char *v, const char *k, const char *a);
+char *layout_build_locks(const char *t, const char *m, const char *v);
 char *layout_kernel_dir(const char *t, const char *m, const char *v, const char *k);
 char *layout_result_dir(const char *t, const char *m, const char *v, const char *k, const char *a);
 /* <result>/.modforge/manifest */

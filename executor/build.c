@@ -477,17 +477,28 @@ static void keep_log_as(struct build_state *s, const char *final_log)
 		buf_add(&log, chunk, (size_t)n);
 		off += n;
 	}
+	_cleanup_free_ char *dir = parent_dir(final_log);
+	if (r == 0)
+		r = mkdir_p(dir, 0755);
 	if (r == 0)
 		r = write_file_atomic(final_log, log.data, log.len, 0644);
 	if (r < 0)
 		fprintf(s->job->err, "Warning: cannot keep %s as %s: %s\n", s->log_path, final_log, strerror(-r));
 }
 
-/* A built one's make.log goes into its result's log/. */
+/* A built one's make.log goes into its result's log/, with the kernel's config. */
 static void keep_log(struct build_state *s)
 {
 	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
 	keep_log_as(s, final_log);
+	const char *config = s->job->kernel_config;
+	if (!config || !is_regular(config))
+		return;
+	const char *slash = strrchr(config, '/');
+	_cleanup_free_ char *kept = xasprintf("%s/log/%s", s->base_dir, slash ? slash + 1 : config);
+	int r = copy_file_atomic(config, kept, 0644);
+	if (r < 0)
+		fprintf(s->job->err, "Warning: cannot keep %s as %s: %s\n", config, kept, strerror(-r));
 }
 
 static int build_steps(struct build_state *s)
@@ -519,6 +530,39 @@ static int build_steps(struct build_state *s)
 	keep_log(s);
 	rm_rf(s->work_dir);
 	return 0;
+}
+
+/* A confined build's steps see its private area at <m>/<v>/build, which must exist for
+ * the sandbox to bind it there (an add makes it; a successful build takes it away). */
+static void build_area_for_steps(const struct build_job *job, const char *build_dir)
+{
+	_cleanup_free_ char *shared = layout_build_lock(job->dkms_tree, job->module, job->version, NULL, NULL);
+	int area_lock = file_lock(shared, "the build area", NULL);
+	if (mkdir(build_dir, 0755) < 0 && errno != EEXIST)
+		fprintf(job->err, "Warning: cannot make %s: %s\n", build_dir, strerror(errno));
+	tree_unlock(area_lock);
+}
+
+/* After a successful build, dkms leaves no <m>/<v>/build: the empty one goes too, unless
+ * another build of m/v (this run's or another's) holds its lock and needs it. */
+static void drop_idle_build_area(const struct build_job *job, const char *build_dir, const char *own_lock)
+{
+	_cleanup_free_ char *shared = layout_build_lock(job->dkms_tree, job->module, job->version, NULL, NULL);
+	_cleanup_free_ char *locks = layout_build_locks(job->dkms_tree, job->module, job->version);
+	int area_lock = file_lock(shared, "the build area", NULL);
+	bool busy = false;
+	DIR *d = opendir(locks);
+	struct dirent *de;
+	while (d && !busy && (de = readdir(d))) {
+		_cleanup_free_ char *path = path_join(locks, de->d_name);
+		if (de->d_name[0] != '.' && strcmp(path, shared) && strcmp(path, own_lock))
+			busy = file_lock_held(path);
+	}
+	if (d)
+		closedir(d);
+	if (!busy)
+		(void)rmdir(build_dir); /* only when empty: a failed build's area stays */
+	tree_unlock(area_lock);
 }
 
 /* Deletes <k>/.tmp_<a>_* result dirs that a killed build of this target left. */
@@ -562,6 +606,8 @@ int build_run(const struct build_job *job)
 					      job->arch);
 	int lock = file_lock(lock_path, what, job->err);
 	drop_stale_results(&s); /* a killed build's; no other build of this target runs now */
+	if (job->work_dir)
+		build_area_for_steps(job, s.build_dir);
 	int code;
 	if (lock >= 0 && is_dir(s.base_dir)) {
 		fprintf(job->out, "Module %s/%s for kernel %s (%s) was built by another run meanwhile.\n", job->module,
@@ -593,6 +639,8 @@ int build_run(const struct build_job *job)
 			rm_rf(s.work_dir); /* never left behind as a stray private area */
 		tree_unlock(area_lock);
 	}
+	if (code == 0 && job->work_dir)
+		drop_idle_build_area(job, s.build_dir, lock_path);
 	tree_unlock(lock);
 	free(s.source_dir);
 	free(s.build_dir);

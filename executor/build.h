@@ -43,6 +43,8 @@ struct build_job {
 	char *const *patches;     /* file names below patches/ */
 	size_t n_patches;
 	const char *pre_build, *post_build; /* "script args" relative to the build dir, or NULL */
+	const char *kernel_config;          /* kept in the result's log/ under its own name, as
+					     * Debian's dkms keeps the kernel's .config; NULL: none */
 	const char *etc_module_dir;         /* /etc/dkms/<module>: its patches/ is laid over the
 					     * build's, its scripts run instead (NULL: none) */
 	const struct build_record *records;

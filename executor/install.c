@@ -102,9 +102,14 @@ static int plan_archive(const struct install_job *j, struct journal *jn, const s
 
 const char *script_override_dir(const char *etc_module_dir, const char *script)
 {
-	if (!etc_module_dir || !script || !*script)
+	int len = script ? (int)strcspn(script, " ") : 0;
+	if (!etc_module_dir || len == 0)
 		return NULL;
-	_cleanup_free_ char *prog = xasprintf("%s/%.*s", etc_module_dir, (int)strcspn(script, " "), script);
+	/* a path below that directory only: the package's word never leads root elsewhere */
+	_cleanup_free_ char *word = xasprintf("/%.*s/", len, script);
+	if (strstr(word, "/../") || word[1] == '/')
+		return NULL;
+	_cleanup_free_ char *prog = xasprintf("%s/%.*s", etc_module_dir, len, script);
 	return is_regular(prog) && access(prog, X_OK) == 0 ? etc_module_dir : NULL;
 }
 

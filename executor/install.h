@@ -55,7 +55,8 @@ int depmod_run(const char *install_tree, const char *dkms_tree, const char *kern
 int package_script_run(const char *source_dir, const char *etc_module_dir, const char *type, const char *script,
 		       const struct confinement *box, FILE *out, FILE *err);
 /* The directory a script ("prog args") runs from: etc_module_dir when it holds an
- * executable prog (the admin's override, as dkms), else NULL. */
+ * executable prog (the admin's override, as dkms; a prog with a ".." component or an
+ * absolute one is never looked up there), else NULL. */
 const char *script_override_dir(const char *etc_module_dir, const char *script);
 
 #endif

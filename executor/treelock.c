@@ -32,7 +32,11 @@ static int lock_fd(int fd, int op, const char *what, FILE *err)
 
 int file_lock(const char *path, const char *what, FILE *err)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	_cleanup_free_ char *dir = parent_dir(path);
+	int e = mkdir_p(dir, 0755);
+	if (e < 0)
+		return e;
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return -errno;
 	int r = lock_fd(fd, LOCK_EX, what, err);
@@ -41,6 +45,16 @@ int file_lock(const char *path, const char *what, FILE *err)
 		return r;
 	}
 	return fd;
+}
+
+bool file_lock_held(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool held = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
 }
 
 int tree_lock(const char *dkms_tree, bool exclusive, FILE *err, int *fd_out)

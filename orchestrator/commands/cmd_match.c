@@ -47,7 +47,6 @@ static int check_request(struct ctx *c)
 /* One module/version installed on the template kernel, to match. */
 struct match_item {
 	const char *m, *v;
-	bool broken;
 	struct module_conf *conf;
 };
 
@@ -63,32 +62,59 @@ static struct match_item *installed_on(const struct ctx *c, const struct tree *t
 		if (only && strcmp(tm->name, only) != 0)
 			continue;
 		_cleanup_free_ char *v = tree_installed_version(&c->paths, tm->name, template_kernel, arch);
-		for (size_t k = 0; v && k < tm->n_versions; k++)
-			if (strcmp(tm->versions[k].version, v) == 0)
-				items[(*n)++] = (struct match_item){ tm->name, tm->versions[k].version,
-								     tm->versions[k].state == TREE_V_BROKEN, NULL };
+		for (size_t k = 0; k < tm->n_versions; k++) {
+			const struct tree_version *tv = &tm->versions[k];
+			/* dkms reads the template's status: a broken version is said there (on
+			 * stderr), and is never "installed" */
+			if (tv->state == TREE_V_BROKEN)
+				fprintf(c->err,
+					"\nError! %s/%s: Missing the module source directory or the symbolic link "
+					"pointing to it.\nManual intervention is required!\n",
+					tm->name, tv->version);
+			else if (v && strcmp(tv->version, v) == 0)
+				items[(*n)++] = (struct match_item){ tm->name, tv->version, NULL };
+		}
 	}
 	return items;
 }
 
-/* Plans the build and install of each item on t; a broken one gets dkms's error instead.
- * Returns 0, or the exit code of a conf that cannot be read (said). */
+/* Plans the build and install of each item on t; one whose conf cannot be read is said
+ * (with its header) and left out, as dkms goes on with the next. Returns 0, or the exit
+ * code of the last such conf. */
 static int plan_items(struct ctx *c, struct job_set *s, struct target *t, struct match_item *items, size_t n)
 {
 	int e = 0;
-	for (size_t i = 0; i < n && !e; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct match_item *it = &items[i];
-		if (it->broken)
-			continue;
 		_cleanup_free_ char *src = tree_source_link(&c->paths, it->m, it->v);
 		_cleanup_free_ char *conf = path_join(src, "dkms.conf");
 		struct conf_load l = { .module = it->m, .version = it->v, .conf_path = conf, .strict = true };
-		e = confload(c, &l, t, 1, &it->conf);
-		if (e)
-			break;
+		/* what the read says waits, so that a bad conf's error comes after its header */
+		FILE *err = c->err;
+		char *said = NULL;
+		size_t said_len = 0;
+		FILE *mem = open_memstream(&said, &said_len);
+		if (mem)
+			c->err = mem;
+		int ce = confload(c, &l, t, 1, &it->conf);
+		c->err = err;
+		if (mem)
+			fclose(mem);
+		if (ce) {
+			fprintf(c->out, "Module:  %s\nVersion: %s\n", it->m, it->v);
+			fflush(c->out);
+			e = ce;
+		}
+		if (said)
+			fwrite(said, 1, said_len, err);
+		fflush(err);
+		free(said);
+		if (ce)
+			continue;
 		size_t b = jobs_plan_build(c, s, it->m, it->v, t, it->conf, src, NULL, BUILD_ASKED, -1);
 		s->payloads[b]->announce = xasprintf("Module:  %s\nVersion: %s", it->m, it->v);
-		jobs_plan_install(s, it->m, it->v, t, it->conf, b, DEP_SUCCESS);
+		jobs_plan_install(s, it->m, it->v, t, it->conf, b,
+				  DEP_ORDER); /* a failed one leaves the depmod to the others */
 	}
 	return e;
 }
@@ -139,18 +165,10 @@ int cmd_match(struct ctx *c)
 		e = 21;
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (items[i].broken) {
-			fprintf(c->out, "Module:  %s\nVersion: %s\n", items[i].m, items[i].v);
-			fflush(c->out);
-			ctx_error(c,
-				  "%s/%s is broken! Missing the source directory or the symbolic link pointing to it.\n"
-				  "Manual intervention is required!",
-				  items[i].m, items[i].v);
-		}
-	e = plan_items(c, &s, t, items, n);
+	int conf_error = plan_items(c, &s, t, items, n);
+	e = jobs_run_or_print(c, &s);
 	if (!e)
-		e = jobs_run_or_print(c, &s);
+		e = conf_error;
 out:
 	free(mdir);
 	jobs_release(&s);

@@ -19,6 +19,8 @@ int cmd_kernel_prerm(struct ctx *c);
 int cmd_kernel_preinst(struct ctx *c);
 int cmd_generate_mok(struct ctx *c);
 int cmd_match(struct ctx *c);
+int cmd_mktarball(struct ctx *c);
+int cmd_ldtarball(struct ctx *c);
 
 /* Shared checks, dkms's helpers of the same name. Each returns 0 or an exit code after
  * printing the error. */

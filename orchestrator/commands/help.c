@@ -27,7 +27,7 @@ static const struct verb_help verbs[] = {
 	  "Builds for each -k kernel (default: the running one; --all-kernels: every kernel with headers), all "
 	  "at once under one -j budget, each in its own sandbox as an unprivileged user. A build already in "
 	  "the build cache is restored from it; --force builds again for real. Failed builds keep their own "
-	  "log each: <dkmstree>/M/V/.make-K-A.log.",
+	  "log each: <dkmstree>/.modforge/logs/M/V/make-K-A.log.",
 	  "-m -v -k -a -j -c --force --all-kernels --kernelsourcedir --config --no-cache --no-sandbox "
 	  "--verbose --dry-run --json --events" },
 	{ "unbuild", "M/V (-k K | --all)", "delete what was built (uninstalling it first)", "",
@@ -63,8 +63,15 @@ static const struct verb_help verbs[] = {
 	  "Every module installed on the template kernel K (or only M) is built and installed on K2, as one "
 	  "plan. Needs root.",
 	  "--templatekernel -k -a -m -j --force --no-depmod --no-cache --no-sandbox --dry-run --json --events" },
-	{ "mktarball", "", "not supported by modforge (exit 1)", "", "" },
-	{ "ldtarball", "", "not supported by modforge (exit 1)", "", "" },
+	{ "mktarball", "M/V [-k K ...] [--source-only | --binaries-only] [--archive FILE]",
+	  "archive a module's source and built modules",
+	  "In dkms's layout (dkms_main_tree/, dkms_source_tree/ or dkms_binaries_only/), which dkms 3.x "
+	  "loads; default <dkmstree>/M/V/tarball/M-V-kernelK-A.dkms.tar.gz.",
+	  "-m -v -k -a --source-only --binaries-only --archive -c" },
+	{ "ldtarball", "FILE | --archive FILE [--force]", "load an archive made by mktarball (modforge's or dkms's)",
+	  "Its source goes into the source tree and is added, its built modules into the tree. The archive is "
+	  "unpacked by the build user in a sandbox. --force replaces what is there.",
+	  "--archive --force --no-sandbox" },
 	{ "help", "[VERB]", "this text, or what VERB does", "", "" },
 };
 
@@ -88,9 +95,9 @@ static const struct option_help options[] = {
 	{ "--config", "FILE", "the kernel's .config (signing, BUILD_EXCLUSIVE_CONFIG); a missing file is an error" },
 	{ "--directive", "'NAME=VALUE'", "set a dkms.conf directive" },
 	{ "--templatekernel", "K", "match's template kernel" },
-	{ "--archive", "FILE", "mktarball/ldtarball's tarball (not supported)" },
-	{ "--binaries-only", "", "mktarball/ldtarball (not supported)" },
-	{ "--source-only", "", "mktarball/ldtarball (not supported)" },
+	{ "--archive", "FILE", "mktarball/ldtarball's tarball" },
+	{ "--binaries-only", "", "mktarball: the built modules and dkms.conf, no source" },
+	{ "--source-only", "", "mktarball: the source, no built modules" },
 	{ "--dkmstree", "DIR", "the DKMS tree (default /var/lib/dkms)" },
 	{ "--sourcetree", "DIR", "where sources live (default /usr/src)" },
 	{ "--installtree", "DIR", "the kernels' module trees (default /lib/modules)" },

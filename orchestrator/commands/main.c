@@ -171,6 +171,8 @@ static int dispatch(struct ctx *c)
 	case ACT_KERNEL_PRERM: return cmd_kernel_prerm(c);
 	case ACT_KERNEL_PREINST: return cmd_kernel_preinst(c);
 	case ACT_MATCH: return cmd_match(c);
+	case ACT_MKTARBALL: return cmd_mktarball(c);
+	case ACT_LDTARBALL: return cmd_ldtarball(c);
 	default: break;
 	}
 	ctx_error(c, "The action %s is not implemented by modforge yet.", action_name(c->req->action));

@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/fsutil.h"
@@ -194,23 +195,23 @@ static void check(const struct ctx *c, const struct job *j, const struct target 
 			j->module, j->version);
 }
 
-/* Every regular file below dir (rel: its path so far), name, size and bytes, in name
- * order, for the cache key. A missing dir adds nothing. */
-static void add_files_text(struct buf *t, const char *dir, const char *rel)
+/* Every regular file below dir (rel: its path so far; links followed, as the overlay is
+ * copied), name, size and bytes, in name order, for the cache key. A missing dir adds
+ * nothing; depth bounds a circle of links. */
+static void add_files_text(struct buf *t, const char *dir, const char *rel, int depth)
 {
 	struct dirent **names;
-	int n = scandir(dir, &names, NULL, alphasort);
+	int n = depth > 64 ? -1 : scandir(dir, &names, NULL, alphasort);
 	for (int i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		if (strcmp(name, ".") && strcmp(name, "..")) {
-			_cleanup_free_ char *path = path_join(dir, name);
+		struct stat st;
+		_cleanup_free_ char *path = path_join(dir, name);
+		if (strcmp(name, ".") && strcmp(name, "..") && stat(path, &st) == 0) {
 			_cleanup_free_ char *sub = xasprintf("%s%s/", rel, name);
 			_cleanup_buf_ struct buf body = BUF_INIT;
-			if (is_symlink(path))
-				buf_addf(t, "\noverlay link %s%s\n", rel, name);
-			else if (is_dir(path))
-				add_files_text(t, path, sub);
-			else if (buf_read_file(&body, path) == 0) {
+			if (S_ISDIR(st.st_mode))
+				add_files_text(t, path, sub, depth + 1);
+			else if (S_ISREG(st.st_mode) && buf_read_file(&body, path) == 0) {
 				buf_addf(t, "\noverlay %s%s %zu\n", rel, name, body.len);
 				buf_add(t, body.data, body.len);
 			}
@@ -248,7 +249,7 @@ static void cache_text(const struct job *j, const struct module_conf *conf, cons
 		buf_add(t, cert.data, cert.len);
 	/* The admin's overrides in /etc/dkms/<module>: patches laid over, a PRE_BUILD instead. */
 	_cleanup_free_ char *patches = path_join(d->etc_module_dir, "patches");
-	add_files_text(t, patches, "");
+	add_files_text(t, patches, "", 0);
 	const char *over = script_override_dir(d->etc_module_dir, conf->pre_build);
 	if (over) {
 		_cleanup_free_ char *prog = xasprintf("%s/%.*s", over, (int)strcspn(conf->pre_build, " "),

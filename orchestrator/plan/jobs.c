@@ -301,8 +301,21 @@ static void print_summary(const struct run *r)
 		builds += p->jobs[i].kind == JOB_BUILD;
 		bad += p->jobs[i].state == JOB_FAILED || p->jobs[i].state == JOB_SKIPPED;
 	}
-	if (builds < 2 || bad == 0 || strcmp(c->prog, "dkms") == 0)
+	if (bad == 0 || strcmp(c->prog, "dkms") == 0)
 		return;
+	if (builds < 2) { /* one build: no summary, but what its log says went wrong */
+		for (size_t i = 0; i < p->n; i++) {
+			const struct job *j = &p->jobs[i];
+			if (j->state != JOB_FAILED || j->kind != JOB_BUILD)
+				continue;
+			_cleanup_free_ char *log = build_log_path(c, j);
+			_cleanup_free_ char *why = first_error_line(log);
+			if (why)
+				fprintf(c->err, "modforge: the first error in %s:\n  %s\n", log, why);
+		}
+		fflush(c->err);
+		return;
+	}
 	fprintf(c->err, "\nmodforge: summary of %zu jobs:\n", n);
 	for (size_t i = 0; i < p->n; i++) {
 		const struct job *j = &p->jobs[i];

@@ -240,6 +240,10 @@ static int fork_build(struct run *r, const struct job *j, struct job_payload *p,
 	struct build_worker w;
 	fill_build_job(r, j, p, signs, &w.job, out);
 	w.job.etc_module_dir = p->build.etc_module_dir;
+	/* (Debian's dkms keeps --config's file, or the kernel's .config) */
+	_cleanup_free_ char *config = c->req->kernel_config ? xstrdup(c->req->kernel_config)
+							    : path_join(p->target->kernel_source_dir, ".config");
+	w.job.kernel_config = config;
 	/* A budget of one slot runs make as dkms does with parallel_jobs=1: `make -j1 ...`
 	 * (with more, make takes its slots from the run's jobserver and gets no -j). */
 	_cleanup_free_ char *serial = NULL;

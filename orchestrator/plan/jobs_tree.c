@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 #include "common/fsutil.h"
+#include "common/layout.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 #include "executor/cache.h"
@@ -102,6 +103,10 @@ static int run_add(struct run *r, struct job *j, struct job_payload *p)
 	fflush(c->out);
 	if (e == 0)
 		e = mkdir_p(build, 0755);
+	/* a binaries-only ldtarball's stand-in (a real source/ with its dkms.conf) gives way
+	 * to the source */
+	if (e == 0 && !is_symlink(link) && is_dir(link))
+		e = rm_rf(link);
 	if (e == 0 && symlink(srcdir, link) < 0)
 		e = -errno;
 	tree_unlock(lock);
@@ -195,21 +200,22 @@ enum forced { FORCED_NO, FORCED_INSTALL, FORCED_VERSION };
 static enum forced forced_install(const struct ctx *c, const char *module)
 {
 	enum forced f = FORCED_NO;
-	DIR *d = opendir(c->forced_modules_dir);
-	if (!d)
-		return f;
+	struct dirent **names;
+	int n = scandir(c->forced_modules_dir, &names, NULL, alphasort); /* dkms's glob order */
 	_cleanup_free_ char *override = xasprintf("%s_version-override", module);
-	struct dirent *de;
-	while (f == FORCED_NO && (de = readdir(d))) {
-		_cleanup_free_ char *path = path_join(c->forced_modules_dir, de->d_name);
+	for (int i = 0; i < n; i++) {
+		_cleanup_free_ char *path = path_join(c->forced_modules_dir, names[i]->d_name);
 		_cleanup_buf_ struct buf text = BUF_INIT;
-		if (de->d_name[0] == '.' || !is_regular(path) || buf_read_file(&text, path) < 0)
-			continue;
-		for (char *save = NULL, *w = strtok_r(text.data, " \t\n", &save); w && f == FORCED_NO;
-		     w = strtok_r(NULL, " \t\n", &save))
-			f = !strcmp(w, module) ? FORCED_INSTALL : !strcmp(w, override) ? FORCED_VERSION : FORCED_NO;
+		if (f == FORCED_NO && names[i]->d_name[0] != '.' && is_regular(path) && buf_read_file(&text, path) == 0)
+			for (char *save = NULL, *w = strtok_r(text.data, " \t\n", &save); w && f == FORCED_NO;
+			     w = strtok_r(NULL, " \t\n", &save))
+				f = !strcmp(w, module)         ? FORCED_INSTALL
+					: !strcmp(w, override) ? FORCED_VERSION
+							       : FORCED_NO;
+		free(names[i]);
 	}
-	closedir(d);
+	if (n >= 0)
+		free(names);
 	return f;
 }
 
@@ -428,6 +434,15 @@ static int run_remove(struct run *r, struct job *j)
 		fprintf(c->out, "Deleting module %s/%s completely from the DKMS tree.\n", m, v);
 		if (journal_trash(c->paths.dkms_tree, vdir) < 0)
 			rm_rf(vdir);
+		/* its build locks and failed builds' logs (modforge's own state) go with it */
+		char *own[] = { layout_build_locks(c->paths.dkms_tree, m, v),
+				layout_failed_logs(c->paths.dkms_tree, m, v) };
+		for (size_t i = 0; i < 2; i++) {
+			rm_rf(own[i]);
+			_cleanup_free_ char *mdir_own = parent_dir(own[i]);
+			rmdir(mdir_own);
+			free(own[i]);
+		}
 	}
 	_cleanup_free_ char *mdir = tree_module_dir(&c->paths, m);
 	rmdir(mdir);

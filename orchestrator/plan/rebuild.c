@@ -99,12 +99,14 @@ static size_t depmod_after(struct job_set *s, const struct target *t, size_t aft
 	return dm;
 }
 
-/* After install (of its dependency) and its depmod: uninstall x/xv and depmod, unbuild,
- * build again and install it, as dkms does; each waits for the one before; the kernel's
- * depmod waits for the uninstall and the install only to end (a failed rebuild leaves
- * the depmod of the dependency to run). */
-static void plan_again(const struct ctx *c, struct job_set *s, const char *x, const char *xv, struct target *t,
-		       struct module_conf *conf, size_t install)
+/* After install (of its dependency) and its depmod, and after the rebuild before it
+ * (prev: its install, or -1) and that one's depmod: uninstall x/xv and depmod, unbuild,
+ * build again and install it, as dkms does, one dependent after the other; each waits
+ * for the one before; the kernel's depmod waits for the uninstall and the install only
+ * to end (a failed rebuild leaves the depmod of the dependency to run). Returns the
+ * rebuild's install. */
+static size_t plan_again(const struct ctx *c, struct job_set *s, const char *x, const char *xv, struct target *t,
+			 struct module_conf *conf, size_t install, long prev)
 {
 	size_t dm = jobs_plan_depmod(s, t);
 	size_t dm_install = depmod_after(s, t, install);
@@ -113,6 +115,8 @@ static void plan_again(const struct ctx *c, struct job_set *s, const char *x, co
 	up->conf = conf;
 	plan_dep(&s->plan, un, install);
 	plan_dep_kind(&s->plan, un, dm_install, DEP_ORDER);
+	if (prev >= 0)
+		plan_dep_kind(&s->plan, un, depmod_after(s, t, (size_t)prev), DEP_ORDER);
 	plan_dep_kind(&s->plan, dm, un, DEP_ORDER);
 	size_t dm_uninstall = depmod_after(s, t, un);
 	up->announce = xasprintf("\nRebuilding module %s/%s due to updated dependencies\n\n", x, xv);
@@ -130,7 +134,7 @@ static void plan_again(const struct ctx *c, struct job_set *s, const char *x, co
 	long ub = plan_find(&s->plan, JOB_UNBUILD, x, xv, t->kernel, t->arch);
 	if (ub >= 0)
 		plan_dep(&s->plan, (size_t)ub, un);
-	jobs_plan_install(s, x, xv, t, conf, b, DEP_ORDER);
+	return jobs_plan_install(s, x, xv, t, conf, b, DEP_ORDER);
 }
 
 void jobs_plan_rebuild_dependents(const struct ctx *c, struct job_set *s, const char *m, const char *v,
@@ -141,6 +145,7 @@ void jobs_plan_rebuild_dependents(const struct ctx *c, struct job_set *s, const 
 	struct tree *tree = NULL;
 	if (tree_scan(&c->paths, &tree) < 0)
 		return;
+	long prev = -1; /* the last rebuild's install: the next one starts after it */
 	for (size_t i = 0; i < tree->n_modules; i++) {
 		const char *x = tree->modules[i].name;
 		/* Only the version of x installed on t is rebuilt (and installed again). */
@@ -150,14 +155,15 @@ void jobs_plan_rebuild_dependents(const struct ctx *c, struct job_set *s, const 
 		long b = find_module_job(s, JOB_BUILD, x, t);
 		if (b >= 0) {
 			/* Rebuilt for another dependency already: it also waits for this one's
-			 * install. Built by the plan for another reason: left to it. */
+			 * install to end (a failed one leaves it rebuilt against the other, as
+			 * dkms). Built by the plan for another reason: left to it. */
 			if (s->payloads[b]->rebuild && s->payloads[b]->conf && depends_on(s->payloads[b]->conf, m))
-				plan_dep(&s->plan, (size_t)b, install);
+				plan_dep_kind(&s->plan, (size_t)b, install, DEP_ORDER);
 			continue;
 		}
 		struct module_conf *conf = wants_rebuild(c, x, xv, t, m, v);
 		if (conf)
-			plan_again(c, s, x, xv, t, conf, install);
+			prev = (long)plan_again(c, s, x, xv, t, conf, install, prev);
 	}
 	tree_free(tree);
 }

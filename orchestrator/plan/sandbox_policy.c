@@ -134,6 +134,16 @@ void box_for_script(const struct ctx *c, const char *source_dir, struct job_box 
 	finish(c, out);
 }
 
+void box_for_unpack(const struct ctx *c, const char *dir, struct job_box *out)
+{
+	memset(out, 0, sizeof(*out));
+	common_hidden(c, &out->hidden);
+	strv_push(&out->writable, dir);
+	finish(c, out);
+	out->guard_dir = xstrdup(dir);
+	out->box.guard_dir = out->guard_dir;
+}
+
 void job_box_release(struct job_box *b)
 {
 	strv_release(&b->hidden);

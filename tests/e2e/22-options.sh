@@ -89,7 +89,7 @@ sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="1.1"/' "$SRC/mf-hello-1.1/dkms.co
 sed -i 's/MODULE_VERSION("1.0")/MODULE_VERSION("1.1")/' "$SRC/mf-hello-1.1/"*.c
 # Two dependents of mf-hello, linked against whichever mf-hello is installed (the build
 # sees only that one's result): one asks to be rebuilt, one does not.
-for dep in mf-consumer:yes mf-plain:no; do
+for dep in mf-consumer:yes mf-second:yes mf-plain:no; do
 	name=${dep%%:*}
 	cp -a "$MODFORGE_SRC/examples/mf-consumer-1.0" "$SRC/$name-1.0"
 	cat >"$SRC/$name-1.0/dkms.conf" <<CONF
@@ -111,6 +111,7 @@ expect_rc 0 mf add mf-hello/1.1
 expect_rc 0 mf install mf-hello/1.0 -k "$K1"
 expect_rc 0 mf install mf-consumer/1.0 -k "$K1"
 expect_rc 0 mf install mf-plain/1.0 -k "$K1"
+expect_rc 0 mf install mf-second/1.0 -k "$K1"
 RES=$DKMS/mf-consumer/1.0/$K1/$E2E_ARCH
 expect_eq "the dependent records the version it was built against" "1.0" "$(cat "$RES/.dep_mf-hello" 2>&1)"
 expect_no_file "$DKMS/mf-plain/1.0/$K1/$E2E_ARCH/.dep_mf-hello"
@@ -118,6 +119,16 @@ plain_before=$(stat -c %i "$DKMS/mf-plain/1.0/$K1/$E2E_ARCH")
 expect_rc 0 mf install mf-hello/1.1 -k "$K1"
 expect_line "Rebuilding module mf-consumer/1.0 due to updated dependencies" "$E2E_OUT"
 expect_no_line "Rebuilding module mf-plain/1.0 due to updated dependencies" "$E2E_OUT"
+# Two dependents: one after the other, each ending with its install and a depmod, as dkms.
+first=$(grep -n "^Rebuilding module mf-consumer/1.0" "$E2E_OUT" | cut -d: -f1)
+installed=$(grep -n "^Installing $INST/$K1/updates/dkms/mf_consumer.ko" "$E2E_OUT" | cut -d: -f1)
+second=$(grep -n "^Rebuilding module mf-second/1.0" "$E2E_OUT" | cut -d: -f1)
+if [ -n "$first" ] && [ -n "$installed" ] && [ -n "$second" ] && [ "$first" -lt "$installed" ] &&
+	[ "$installed" -lt "$second" ] && sed -n "${installed},${second}p" "$E2E_OUT" | grep -qx "Running depmod... done."; then
+	ok "dependents are rebuilt one after the other, each installed and depmod'ed"
+else
+	not_ok "dependents are rebuilt one after the other, each installed and depmod'ed" "$E2E_OUT"
+fi
 expect_eq "the rebuilt dependent records the new version" "1.1" "$(cat "$RES/.dep_mf-hello" 2>&1)"
 if grep -q "mf-hello/1.1/$K1/$E2E_ARCH/module/Module.symvers" "$RES/log/make.log"; then
 	ok "the rebuild linked against mf-hello 1.1's Module.symvers"

@@ -57,6 +57,46 @@ expect_rc 0 mf status
 expect_lines "$E2E_OUT" "mf-hello/1.0, $K1, $A: installed" "mf-hello/1.0, $K2, $A: installed"
 expect_vermagic "$INST/$K2/updates/dkms/mf_hello.ko" "$K2"
 
+# One module that fails to build on K2, one whose dkms.conf went bad, one broken (its
+# source is gone): the others are still matched, and K2's depmod still runs.
+FIRST_ROOT=$ROOT
+use_root "$(new_root match2)"
+mkpkg() { # mkpkg NAME: a package of one module, NAME with '_' for '-'
+	local d=$SRC/$1-1.0 mod=${1//-/_}
+	mkdir -p "$d"
+	printf '%s\n' '#include <linux/module.h>' "static int __init ${mod}_init(void) { return 0; }" \
+		"static void __exit ${mod}_exit(void) { }" "module_init(${mod}_init);" "module_exit(${mod}_exit);" \
+		'MODULE_LICENSE("GPL");' >"$d/$mod.c"
+	echo "obj-m := $mod.o" >"$d/Kbuild"
+	printf '%s\n' "PACKAGE_NAME=\"$1\"" 'PACKAGE_VERSION="1.0"' "BUILT_MODULE_NAME[0]=\"$mod\"" \
+		'DEST_MODULE_LOCATION[0]="/updates"' >"$d/dkms.conf"
+}
+mkpkg mf-a
+mkpkg mf-fails
+mkpkg mf-badconf
+mkpkg mf-broken
+for m in mf-a mf-fails mf-badconf mf-broken; do
+	expect_rc 0 mf install "$m/1.0" -k "$K1"
+done
+echo '#error "mf-fails: not on the second kernel"' >>"$SRC/mf-fails-1.0/mf_fails.c"
+echo 'PACKAGE_VERSION=' >>"$SRC/mf-badconf-1.0/dkms.conf"
+rm -rf "$SRC/mf-broken-1.0"
+run_cmd mf match --templatekernel="$K1" -k "$K2"
+expect_eq "a match with failures exits non-zero" 1 "$([ "$E2E_RC" -ne 0 ] && echo 1)"
+expect_text "Error! mf-broken/1.0: Missing the module source directory or the symbolic link pointing to it." "$E2E_ERR"
+expect_line "Module:  mf-badconf" "$E2E_OUT"
+expect_no_line "Module:  mf-broken" "$E2E_OUT"
+expect_file "$INST/$K2/updates/dkms/mf_a.ko"
+expect_no_file "$DKMS/mf-fails/1.0/$K2/$A"
+if grep -q "updates/dkms/mf_a.ko" "$INST/$K2/modules.dep"; then
+	ok "K2's depmod ran although one module failed"
+else
+	not_ok "K2's depmod ran although one module failed" "$E2E_OUT"
+fi
+expect_rc 0 mf status -m mf-a -k "$K2"
+expect_lines "$E2E_OUT" "mf-a/1.0, $K2, $A: installed"
+use_root "$FIRST_ROOT"
+
 # Again: both steps say they are done already (as dkms's maybe_build/maybe_install).
 expect_rc 0 mf match --templatekernel="$K1" -k "$K2" mf-hello
 expect_lines "$E2E_OUT" "" "Matching modules in kernel: $K2 ($A)" "to the configuration of kernel: $K1 ($A)" \

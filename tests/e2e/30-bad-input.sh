@@ -34,8 +34,11 @@ conf() {
 
 # snapshot M: the scratch root except M's own area of the dkms tree (directories by name
 # only: creating <dkmstree>/M changes the mtime of <dkmstree>).
+# (modforge's per-module build locks and failed builds' logs, under .modforge/, are the
+# module's too)
 snapshot() {
-	find "$ROOT" -path "$DKMS/$1" -prune -o -type d -printf '%p d\n' -o -printf '%p %y %s %T@ %l\n' | sort
+	find "$ROOT" \( -path "$DKMS/$1" -o -path "$DKMS/.modforge/locks" -o -path "$DKMS/.modforge/logs" \) -prune \
+		-o -type d -printf '%p d\n' -o -printf '%p %y %s %T@ %l\n' | sort
 }
 
 # case_run NAME RC_MF RC_REF TEXT... -- CMD...: runs CMD; checks the exit code (RC_MF, or
@@ -140,7 +143,7 @@ if modforge_only "one make.log per failed kernel, and the summary"; then
 	K2=${E2E_KERNELS[1]}
 	expect_rc 10 mf build mf-makefail/1.0 -k "$K1" -k "$K2"
 	for k in "$K1" "$K2"; do
-		own=$DKMS/mf-makefail/1.0/.make-$k-$A.log
+		own=$DKMS/.modforge/logs/mf-makefail/1.0/make-$k-$A.log
 		expect_text "Consult $own for more information." "$E2E_ERR"
 		expect_text "make.log for mf-makefail/1.0 for kernel $k ($A)" "$own"
 		expect_text "failed:   build mf-makefail/1.0 for $k ($A), exit 10, log $own" "$E2E_ERR"

@@ -117,6 +117,6 @@ expect_rc 0 mf add "$E2E_TMP/mf-broken-1.0" -k "$K1"
 expect_rc 10 mf build mf-broken/1.0 -k "$K1" --events "$EV"
 events_check "a failed build: a fail event with exit code 10 and its own log (build/make.log holds only the last failure)" '
 f = kinds("fail")
-assert len(f) == 1 and f[0]["exit_code"] == 10 and f[0]["log"].endswith("/mf-broken/1.0/.make-'"$K1-$A"'.log"), evs
+assert len(f) == 1 and f[0]["exit_code"] == 10 and f[0]["log"].endswith("/.modforge/logs/mf-broken/1.0/make-'"$K1-$A"'.log"), evs
 assert "make.log for mf-broken/1.0" in open(f[0]["log"]).read()'
 e2e_done

@@ -106,10 +106,15 @@ else
 	not_ok "a restored build says what the build said"
 	diff -u "$E2E_TMP/first-install.out" "$E2E_TMP/again.out" | sed 's/^/#   /'
 fi
-# Another admin patch is another build (the overlay is in the cache key).
-admin_patch "patched again" >"$ETC/over/patches/fix.patch"
-expect_rc 0 mf install over/1.0 -k "$K1" --force --verbose
+# Another admin patch is another build (the overlay is in the cache key); the admin's
+# links are followed, as dkms's cp and patch do.
+admin_patch "patched again" >"$E2E_TMP/admin-again.patch"
+ln -sf "$E2E_TMP/admin-again.patch" "$ETC/over/patches/fix.patch"
+expect_rc 0 mf unbuild over/1.0 -k "$K1"
+expect_rc 0 mf install over/1.0 -k "$K1" --verbose
+expect_line "patch -p1 < ./patches/fix.patch" "$E2E_OUT" # (--verbose: applied, not restored)
 expect_no_line "Building module(s)... done (restored from the build cache)." "$E2E_OUT"
+expect_line "patching file mf_hello.c" "$LOG"
 
 # A package whose patches/ is a link out of its tree: the overlay replaces the link in the
 # build's copy, and nothing is written where it pointed.

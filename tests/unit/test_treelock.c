@@ -150,8 +150,19 @@ static void test_file_lock(void)
 	CHECK(!can_lock(f, LOCK_SH));
 	tree_unlock(fd);
 	CHECK(can_lock(f, LOCK_EX));
+	/* its directory is made (the locks live in <dkmstree>/.modforge/locks/<m>/<v>/) */
 	_cleanup_free_ char *nodir = path_join(dir, "missing/area.lock");
-	CHECK(file_lock(nodir, "x", NULL) == -ENOENT);
+	int fd2 = file_lock(nodir, "x", NULL);
+	CHECK(fd2 >= 0 && is_regular(nodir));
+	/* file_lock_held: another open file description holds it, until released */
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(file_lock_held(nodir) ? 0 : 1);
+	CHECK(child_status(pid) == 0);
+	tree_unlock(fd2);
+	CHECK(!file_lock_held(nodir));
+	_cleanup_free_ char *none = path_join(dir, "no-such.lock");
+	CHECK(!file_lock_held(none));
 }
 
 int main(void)
