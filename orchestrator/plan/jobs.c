@@ -308,7 +308,13 @@ static void print_summary(const struct run *r)
 			const struct job *j = &p->jobs[i];
 			if (j->state != JOB_FAILED || j->kind != JOB_BUILD)
 				continue;
-			_cleanup_free_ char *log = build_log_path(c, j);
+			/* the log dkms's message just named: the build area's */
+			_cleanup_free_ char *area = tree_build_area(&c->paths, j->module, j->version);
+			_cleanup_free_ char *log = path_join(area, "make.log");
+			if (!is_regular(log)) {
+				free(log);
+				log = build_log_path(c, j);
+			}
 			_cleanup_free_ char *why = first_error_line(log);
 			if (why)
 				fprintf(c->err, "modforge: the first error in %s:\n  %s\n", log, why);

@@ -237,6 +237,14 @@ static int fork_build(struct run *r, const struct job *j, struct job_payload *p,
 	_cleanup_free_ char *src_view = layout_source_view(t, j->module, j->version, j->kernel, j->arch);
 	struct job_box box;
 	box_for_build(c, j->module, j->version, p->target, p->conf, work, c->sandbox ? src_view : NULL, &box);
+	/* every kernel's own signing pair (framework paths may name the kernel), not only ctx's */
+	for (size_t i = 0; i < r->set->plan.n; i++) {
+		const struct job_payload *o = r->set->payloads[i];
+		if (o && o->target && o->target->sign.hash) {
+			box_hide(&box, o->target->sign.key);
+			box_hide(&box, o->target->sign.cert);
+		}
+	}
 	struct build_worker w;
 	fill_build_job(r, j, p, signs, &w.job, out);
 	w.job.etc_module_dir = p->build.etc_module_dir;

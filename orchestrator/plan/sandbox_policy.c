@@ -71,13 +71,6 @@ void box_for_build(const struct ctx *c, const char *m, const char *v, const stru
 {
 	memset(out, 0, sizeof(*out));
 	common_hidden(c, &out->hidden);
-	/* The kernel's own signing pair, when its framework settings name another. */
-	const char *pair[] = { t->sign.key, t->sign.cert };
-	for (size_t i = 0; i < 2; i++) {
-		_cleanup_free_ char *real = pair[i] && strncmp(pair[i], "pkcs11:", 7) ? real_path(pair[i]) : NULL;
-		if (real && !strv_contains(&out->hidden, real))
-			strv_push(&out->hidden, real);
-	}
 	_cleanup_free_ char *src = tree_source_link(&c->paths, m, v);
 	_cleanup_free_ char *real_src = real_path(src);
 	if (!source_view || !real_src)
@@ -142,6 +135,15 @@ void box_for_unpack(const struct ctx *c, const char *dir, struct job_box *out)
 	finish(c, out);
 	out->guard_dir = xstrdup(dir);
 	out->box.guard_dir = out->guard_dir;
+}
+
+void box_hide(struct job_box *b, const char *path)
+{
+	_cleanup_free_ char *real = path && strncmp(path, "pkcs11:", 7) ? real_path(path) : NULL;
+	if (!real || strv_contains(&b->hidden, real))
+		return;
+	strv_push(&b->hidden, real);
+	b->box.policy.hidden = (const char *const *)strv_array(&b->hidden);
 }
 
 void job_box_release(struct job_box *b)

@@ -154,5 +154,20 @@ for k in "$K1" "$K2"; do
 	got=$(modinfo -F sig_key "$DKMS/mf-hello/1.0/$k/$A/module/mf_hello.ko" | tr -d ':')
 	expect_eq "$k's module is signed with $k's own certificate" "$serial" "$got"
 done
+# No build sees any kernel's pair: a PRE_BUILD that looks for both keys finds neither.
+PEEK=$E2E_TMP/mf-peek-1.0
+cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$PEEK"
+sed -i 's/^PACKAGE_NAME=.*/PACKAGE_NAME="mf-peek"/' "$PEEK/dkms.conf"
+# (a hidden file is /dev/null in the sandbox; the key itself is a regular file)
+printf '#!/bin/sh\nfor f in "$@"; do if [ -f "$f" ]; then echo "peek: there $f"; else echo "peek: hidden $f"; fi; done\n' >"$PEEK/peek.sh"
+chmod +x "$PEEK/peek.sh"
+echo "PRE_BUILD=\"peek.sh $PK/$K1-$A.key $PK/$K2-$A.key\"" >>"$PEEK/dkms.conf"
+expect_rc 0 mf add "$PEEK"
+expect_rc 0 mf build mf-peek/1.0 -k "$K1" -k "$K2"
+for k in "$K1" "$K2"; do
+	for key in "$PK/$K1-$A.key" "$PK/$K2-$A.key"; do
+		expect_line "peek: hidden $key" "$DKMS/mf-peek/1.0/$k/$A/log/make.log"
+	done
+done
 rm "$MODFORGE_ETC_DKMS/framework.conf"
 e2e_done
