@@ -309,7 +309,7 @@ static int build_or_install(struct ctx *c, bool install)
 		return e;
 	struct lifecycle l = LIFECYCLE_INIT;
 	const struct subject *sj = &l.sj;
-	e = subject_resolve(c, &l.sj, true, action);
+	e = subject_resolve(c, &l.sj, true, "add"); /* (dkms's usage names add: they add first) */
 	if (!e)
 		e = c->req->all_kernels ? targets_with_headers(c, &l.tl) : targets_from_request(c, &l.tl);
 	if (!e)

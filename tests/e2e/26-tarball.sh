@@ -1,5 +1,5 @@
 #!/bin/bash
-# 26-tarball: mktarball and ldtarball, side by side with dkms 3.4.3 (built at test time
+# 26-tarball: mktarball and ldtarball (and every verb's usage), side by side with dkms 3.4.3 (built at test time
 # from ../shared/upstream, run through refdkms on a twin scratch root): the same text and
 # exit codes for full, --binaries-only, --source-only and --archive archives, for loading
 # them (again, with --force, without a source on the system, a plain source tarball, no
@@ -47,6 +47,14 @@ both() {
 		diff -u "$E2E_TMP/ref.txt" "$E2E_TMP/mf.txt" | sed 's/^/#   /'
 	fi
 }
+
+# ---- each verb without what it needs: dkms 3.4.3's usage and exit code ---------------------
+for verb in add build install uninstall unbuild remove mktarball ldtarball match status \
+	autoinstall kernel_postinst kernel_prerm kernel_preinst; do
+	both "$verb without arguments" $verb
+done
+both "build of a module without version" build -m mf-nothing
+both "install of a module without version" install mf-nothing
 
 # ---- mktarball --------------------------------------------------------------------------
 for r in "$ROOT" "$REF_ROOT"; do cp -a "$MODFORGE_SRC/examples/mf-hello-1.0" "$r/src/"; done
