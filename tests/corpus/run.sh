@@ -92,7 +92,10 @@ for k in "${kernels[@]}"; do
 		echo "kernel/corpus/stand-in.ko.xz:" >>"/lib/modules/$k/modules.dep" ;;
 	esac
 done
-for deb in /debs/*.deb; do dpkg -x "$deb" /; done
+# Only the package's sources go in (its /lib/udev/... would replace merged-usr's /lib link)
+for deb in /debs/*.deb; do
+	rm -rf /tmp/deb && mkdir -p /tmp/deb && dpkg -x "$deb" /tmp/deb && cp -a /tmp/deb/usr/src/. /usr/src/
+done
 conf=$(ls /usr/src/*/dkms.conf 2>/dev/null | grep -v xtables-addons | head -n1)
 [ -n "$conf" ] || conf=$(ls /usr/src/*/dkms.conf | head -n1)
 src=${conf%/dkms.conf}
