@@ -145,22 +145,35 @@ static int copy_file_plain(const char *src, const char *dst, const struct stat *
 	return 0;
 }
 
-/* over: whatever dst holds where src has an entry is replaced, never followed; src's own
- * links are followed (src is the admin's) to a depth of OVER_MAX_DEPTH. */
-#define OVER_MAX_DEPTH 64
-static int copy_tree_in(const char *src, const char *dst, bool over, int depth)
+/* How copy_tree_in copies (COPY_* bits). Whatever the mode, an entry of dst in the way (a
+ * link or a file where a directory goes, a link or anything not a plain file where a file
+ * goes) is replaced, never written through. */
+enum {
+	COPY_OVER = 1,      /* src is the admin's overlay: its links are followed */
+	COPY_NO_LINKS = 2,  /* src's links are left out (an archive's results) */
+	COPY_SAFE_MODES = 4 /* no set-id bits, no group or other write (an untrusted tree) */
+};
+#define COPY_MAX_DEPTH 64
+
+static mode_t copy_mode(mode_t m, int how)
 {
-	if (depth > OVER_MAX_DEPTH)
+	m &= 07777;
+	return how & COPY_SAFE_MODES ? m & ~(mode_t)(S_ISUID | S_ISGID | S_IWGRP | S_IWOTH) : m;
+}
+
+static int copy_tree_in(const char *src, const char *dst, int how, int depth)
+{
+	if (depth > COPY_MAX_DEPTH)
 		return -ELOOP;
 	struct stat st, dst_st;
 	if (stat(src, &st) < 0)
 		return -errno;
-	if (over && lstat(dst, &dst_st) == 0 && !S_ISDIR(dst_st.st_mode)) {
+	if (lstat(dst, &dst_st) == 0 && !S_ISDIR(dst_st.st_mode)) {
 		int e = rm_rf(dst);
 		if (e < 0)
 			return e;
 	}
-	if (mkdir(dst, st.st_mode & 07777) < 0 && errno != EEXIST)
+	if (mkdir(dst, copy_mode(st.st_mode, how)) < 0 && errno != EEXIST)
 		return -errno;
 	DIR *d = opendir(src);
 	if (!d)
@@ -173,20 +186,23 @@ static int copy_tree_in(const char *src, const char *dst, bool over, int depth)
 		_cleanup_free_ char *s = path_join(src, de->d_name);
 		_cleanup_free_ char *t = path_join(dst, de->d_name);
 		struct stat est;
-		if ((over ? stat(s, &est) : lstat(s, &est)) < 0) {
-			if (over)
+		if ((how & COPY_OVER ? stat(s, &est) : lstat(s, &est)) < 0) {
+			if (how & COPY_OVER)
 				continue; /* a dangling link of the admin's: nothing to lay over */
 			r = -errno;
 			break;
 		}
 		if (!S_ISDIR(est.st_mode) && !S_ISREG(est.st_mode) && !S_ISLNK(est.st_mode))
 			continue; /* FIFOs, sockets, devices: left out (and nothing replaced) */
+		if (S_ISLNK(est.st_mode) && (how & COPY_NO_LINKS))
+			continue;
 		struct stat tst;
-		if (over && lstat(t, &tst) == 0 && !(S_ISDIR(est.st_mode) && S_ISDIR(tst.st_mode)) &&
-		    (r = rm_rf(t)) < 0)
+		bool in_the_way = lstat(t, &tst) == 0 &&
+			(S_ISDIR(est.st_mode) ? !S_ISDIR(tst.st_mode) : (how & COPY_OVER) || !S_ISREG(tst.st_mode));
+		if (in_the_way && (r = rm_rf(t)) < 0)
 			break;
 		if (S_ISDIR(est.st_mode)) {
-			r = copy_tree_in(s, t, over, depth + 1);
+			r = copy_tree_in(s, t, how, depth + 1);
 		} else if (S_ISLNK(est.st_mode)) {
 			char target[PATH_MAX];
 			ssize_t n = readlink(s, target, sizeof(target) - 1);
@@ -198,17 +214,26 @@ static int copy_tree_in(const char *src, const char *dst, bool over, int depth)
 			(void)unlink(t);
 			if (symlink(target, t) < 0)
 				r = -errno;
-		} else if (S_ISREG(est.st_mode)) {
-			r = copy_file_plain(s, t, &est, over);
+		} else {
+			struct stat safe = est;
+			safe.st_mode = (est.st_mode & S_IFMT) | copy_mode(est.st_mode, how);
+			r = copy_file_plain(s, t, &safe, how & COPY_OVER);
 		}
 	}
 	closedir(d);
+	if (r == 0 && (how & COPY_SAFE_MODES))
+		(void)chmod(dst, copy_mode(st.st_mode, how)); /* (a dst that was there keeps none of its bits) */
 	return r;
 }
 
-int copy_tree(const char *src, const char *dst) { return copy_tree_in(src, dst, false, 0); }
+int copy_tree(const char *src, const char *dst) { return copy_tree_in(src, dst, 0, 0); }
 
-int copy_tree_over(const char *src, const char *dst) { return copy_tree_in(src, dst, true, 0); }
+int copy_tree_over(const char *src, const char *dst) { return copy_tree_in(src, dst, COPY_OVER, 0); }
+
+int copy_tree_untrusted(const char *src, const char *dst, bool links)
+{
+	return copy_tree_in(src, dst, COPY_SAFE_MODES | (links ? 0 : COPY_NO_LINKS), 0);
+}
 
 struct owner {
 	bool chown;
@@ -234,6 +259,24 @@ int chown_tree(const char *path, uid_t uid, gid_t gid)
 	struct owner o = { true, uid, gid, false };
 	return walk_post(AT_FDCWD, path, chown_entry, &o, false);
 }
+
+static int take_entry(int dirfd, const char *name, const struct stat *st, void *data)
+{
+	bool chown = *(const bool *)data;
+	if (chown && fchownat(dirfd, name, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode))
+		return 0; /* links (lchown'd), and what is no file to keep */
+	/* by fd: an entry swapped for a link meanwhile is never followed */
+	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat now;
+	if (fd < 0 || fstat(fd, &now) < 0 || now.st_ino != st->st_ino || now.st_dev != st->st_dev)
+		return fd < 0 && errno == ELOOP ? 0 : -EAGAIN;
+	mode_t mode = now.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID | S_IWGRP | S_IWOTH);
+	return fchmod(fd, mode) < 0 ? -errno : 0;
+}
+
+int take_over_tree(const char *path, bool chown) { return walk_post(AT_FDCWD, path, take_entry, &chown, false); }
 
 int hand_over_tree(const char *path, bool chown, uid_t uid, gid_t gid)
 {

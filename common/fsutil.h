@@ -16,12 +16,20 @@ int mkdir_p(const char *path, mode_t mode);
 /* rm -rf; a missing path is success. */
 int rm_rf(const char *path);
 /* cp -a of the contents of src into dst (dst created if missing); symlinks copied as links,
- * regular files opened without following one; FIFOs, sockets and devices are left out. */
+ * regular files opened without following one; FIFOs, sockets and devices are left out;
+ * what dst holds in the way (a link or file where a directory goes, a link where a file
+ * goes) is replaced, never written through. */
 int copy_tree(const char *src, const char *dst);
 /* copy_tree over an existing dst: an entry of dst that src also has is replaced when it is
  * not a directory on both sides (a symlink there is removed, never followed); the rest of
  * dst stays. src's links are followed (it is the admin's: /etc/dkms/<module>/patches). */
 int copy_tree_over(const char *src, const char *dst);
+/* copy_tree of a tree that came from an archive: no set-id bits, no group or other write;
+ * without links, its symlinks are left out (a loaded result). */
+int copy_tree_untrusted(const char *src, const char *dst, bool links);
+/* Takes a tree an unprivileged step wrote over: root's (when chown), no set-id bits, no
+ * group or other write, walked by fd without following a link. */
+int take_over_tree(const char *path, bool chown);
 /* chown -R (symlinks themselves, never their targets; walked by fd without following a
  * link; a directory is handed over after its contents). */
 int chown_tree(const char *path, uid_t uid, gid_t gid);

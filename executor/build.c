@@ -492,9 +492,9 @@ static void keep_log(struct build_state *s)
 	_cleanup_free_ char *final_log = xasprintf("%s/log/make.log", s->base_dir);
 	keep_log_as(s, final_log);
 	const char *config = s->job->kernel_config;
-	if (!config || !is_regular(config))
-		return;
-	const char *slash = strrchr(config, '/');
+	const char *slash = config ? strrchr(config, '/') : NULL;
+	if (!config || !is_regular(config) || !strcmp(slash ? slash + 1 : config, "make.log"))
+		return; /* (a --config named make.log does not replace the log) */
 	_cleanup_free_ char *kept = xasprintf("%s/log/%s", s->base_dir, slash ? slash + 1 : config);
 	int r = copy_file_atomic(config, kept, 0644);
 	if (r < 0)
@@ -550,7 +550,7 @@ static void drop_idle_build_area(const struct build_job *job, const char *build_
 	_cleanup_free_ char *shared = layout_build_lock(job->dkms_tree, job->module, job->version, NULL, NULL);
 	_cleanup_free_ char *locks = layout_build_locks(job->dkms_tree, job->module, job->version);
 	int area_lock = file_lock(shared, "the build area", NULL);
-	bool busy = false;
+	bool busy = area_lock < 0; /* (without the lock, another build may be starting) */
 	DIR *d = opendir(locks);
 	struct dirent *de;
 	while (d && !busy && (de = readdir(d))) {

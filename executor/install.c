@@ -28,17 +28,14 @@ static void error_lines(FILE *err, const char *msg)
 	fflush(err);
 }
 
-/* Returns the first of dir/name.ko, dir/name.ko.* that is a regular file, or NULL. */
+/* Returns the first of dir/name.ko, dir/name.ko.* that is a regular file (not a link to
+ * one: a result loaded from somewhere must not make root copy a file elsewhere), or NULL. */
 static char *module_file_in(const char *dir, const char *name)
 {
-	char *plain = xasprintf("%s/%s.ko", dir, name);
-	if (is_regular(plain))
-		return plain;
-	free(plain);
-	static const char *const ext[] = { ".xz", ".gz", ".zst" };
+	static const char *const ext[] = { "", ".xz", ".gz", ".zst" };
 	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
 		char *p = xasprintf("%s/%s.ko%s", dir, name, ext[i]);
-		if (is_regular(p))
+		if (!is_symlink(p) && is_regular(p))
 			return p;
 		free(p);
 	}

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,6 +39,12 @@
 /* dkms names an archive of too many kernels "manykernels" (its list over 200 characters). */
 #define KERNEL_LIST_MAX 200
 
+/* A regular file, not a link to one. */
+static bool plain_file(const char *path) { return !is_symlink(path) && is_regular(path); }
+
+/* A directory, not a link to one. */
+static bool plain_dir(const char *path) { return !is_symlink(path) && is_dir(path); }
+
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* The directories in dir, sorted (links are not directories here). */
@@ -47,7 +54,7 @@ static void subdirs(const char *dir, struct strv *out)
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		_cleanup_free_ char *p = path_join(dir, de->d_name);
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && !is_symlink(p) && is_dir(p))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && plain_dir(p))
 			strv_push(out, de->d_name);
 	}
 	if (d)
@@ -56,8 +63,6 @@ static void subdirs(const char *dir, struct strv *out)
 		qsort(out->items, out->n, sizeof(*out->items), by_name);
 }
 
-/* A regular file, not a link to one. */
-static bool plain_file(const char *path) { return !is_symlink(path) && is_regular(path); }
 
 /* ---- mktarball ----------------------------------------------------------------------- */
 
@@ -112,7 +117,7 @@ static int stage_source(struct ctx *c, const char *stage)
 			e = write_file_atomic(name, nl_m, strlen(nl_m), 0644);
 		if (e == 0)
 			e = write_file_atomic(version, nl_v, strlen(nl_v), 0644);
-		if (e == 0 && plain_file(conf))
+		if (e == 0 && is_regular(conf))
 			e = copy_file_atomic(conf, conf_to, 0644);
 	} else {
 		fprintf(c->out, "\nMarking %s for archiving...\n", src);
@@ -215,6 +220,22 @@ int cmd_mktarball(struct ctx *c)
 
 /* ---- ldtarball ----------------------------------------------------------------------- */
 
+/* A copy of the archive, root's: a regular file only (a FIFO or a device swapped in is
+ * refused, never read), no more than its size said. */
+static int copy_archive(const char *archive, const char *copy)
+{
+	_cleanup_close_ int fd = open(archive, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -errno;
+	return copy_fd_atomic(fd, copy, 0644, (uint64_t)st.st_size);
+}
+
 /* The archive unpacked by the build user in a sandbox into <dir>/tree, then root's. *dir:
  * a new directory in <dkmstree>/.modforge (the sandbox's /tmp is its own). */
 static int unpack(struct ctx *c, const char *archive, char **dir_out)
@@ -222,29 +243,30 @@ static int unpack(struct ctx *c, const char *archive, char **dir_out)
 	_cleanup_free_ char *own = layout_own_dir(c->paths.dkms_tree);
 	char *dir = xasprintf("%s/unpack.XXXXXX", own);
 	*dir_out = dir;
-	if (mkdir_p(own, 0755) < 0 || !mkdtemp(dir)) {
+	if (mkdir_p(own, 0755) < 0 || !mkdtemp(dir) || chmod(dir, 0755) < 0) {
 		ctx_error(c, "Cannot make a directory in %s: %s", own, strerror(errno));
 		free(dir);
 		*dir_out = NULL;
 		return 1;
 	}
+	/* dir and the copy of the archive stay root's; the build user gets tree/ only */
 	_cleanup_free_ char *copy = path_join(dir, "archive");
 	_cleanup_free_ char *tree = path_join(dir, "tree");
-	int e = is_regular(archive) ? copy_file_atomic(archive, copy, 0644) : -EINVAL;
+	int e = copy_archive(archive, copy);
 	if (e == 0 && mkdir(tree, 0755) < 0)
 		e = -errno;
 	bool give = c->is_root && c->sandbox;
-	if (e == 0 && give)
-		e = chown_tree(dir, c->build_uid, c->build_gid);
+	if (e == 0 && give && chown(tree, c->build_uid, c->build_gid) < 0)
+		e = -errno;
 	if (e < 0) {
 		ctx_error(c, "Cannot read %s: %s", archive, strerror(-e));
 		return 1;
 	}
 	struct job_box box;
-	box_for_unpack(c, dir, &box);
-	char *argv[] = { "tar", "-xaf", "archive", "-C", "tree", "--no-same-owner", NULL };
+	box_for_unpack(c, copy, tree, &box);
+	char *argv[] = { "tar", "-xaf", "../archive", "--no-same-owner", "--no-same-permissions", NULL };
 	int code = 0;
-	struct untrusted_cmd uc = { .argv = argv, .cwd = dir, .out_fd = -1, .box = c->sandbox ? &box.box : NULL };
+	struct untrusted_cmd uc = { .argv = argv, .cwd = tree, .out_fd = -1, .box = c->sandbox ? &box.box : NULL };
 	int r = untrusted_run(&uc, &code);
 	job_box_release(&box);
 	/* (tar's own complaints are on stderr; what it left is judged below, as dkms does) */
@@ -253,14 +275,16 @@ static int unpack(struct ctx *c, const char *archive, char **dir_out)
 		ctx_error(c, "Cannot unpack %s: %s", archive, strerror(-r));
 		return 1;
 	}
-	if (give && chown_tree(dir, 0, 0) < 0) {
+	/* root's now, by fd, with no set-id bits and no group or other write: nothing of the
+	 * build user's can change it while root copies from it; then readable by the build
+	 * user, who reads the dkms.conf in it (dkms's archives have their top directory 0700,
+	 * mktemp's) */
+	_cleanup_close_ int tfd = -1;
+	if (take_over_tree(tree, give) < 0 || (tfd = open(tree, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0 ||
+	    fchmod(tfd, 0755) < 0) {
 		ctx_error(c, "Cannot take over what %s unpacked to", archive);
 		return 1;
 	}
-	/* root's now: readable by the build user, who reads the dkms.conf in it (dkms's
-	 * archives have their top directory 0700: mktemp's) */
-	(void)chmod(dir, 0755);
-	(void)chmod(tree, 0755);
 	unlink(copy);
 	return 0;
 }
@@ -306,8 +330,9 @@ static int find_package(struct ctx *c, const char *tree, const char *archive, co
 	struct target_list tl = { 0 };
 	int e = targets_from_request(c, &tl);
 	for (size_t i = 0; !e && i < 2; i++) {
-		_cleanup_free_ char *conf = xasprintf("%s/%s/dkms.conf", tree, locs[i]);
-		if (!plain_file(conf))
+		_cleanup_free_ char *loc_dir = path_join(tree, locs[i]);
+		_cleanup_free_ char *conf = path_join(loc_dir, "dkms.conf");
+		if (!plain_dir(loc_dir) || !plain_file(conf))
 			continue;
 		struct module_conf *mc = NULL;
 		struct conf_load l = { .conf_path = conf, .strict = true };
@@ -355,6 +380,9 @@ static int load_results(struct ctx *c, const char *tree, const char *m, const ch
 		_cleanup_strv_ struct strv arches = STRV_INIT;
 		subdirs(kdir, &arches);
 		for (size_t j = 0; j < arches.n; j++) {
+			/* names the tree keeps for itself (.modforge, hidden ones) are no kernel or arch */
+			if (kernels.items[i][0] == '.' || arches.items[j][0] == '.')
+				continue;
 			_cleanup_free_ char *from = path_join(kdir, arches.items[j]);
 			_cleanup_free_ char *to = tree_result_dir(&c->paths, m, v, kernels.items[i], arches.items[j]);
 			if (is_dir(to) && !c->req->force) {
@@ -368,7 +396,7 @@ static int load_results(struct ctx *c, const char *tree, const char *m, const ch
 			if (e == 0)
 				e = mkdir_p(to, 0755);
 			if (e == 0)
-				e = copy_tree(from, to);
+				e = copy_tree_untrusted(from, to, false); /* (an archive's links are left out) */
 			if (e == 0)
 				e = rm_rf(own);
 			if (e < 0) {
@@ -398,7 +426,7 @@ static int load_source(struct ctx *c, const char *tree, const char *loc, const c
 		if (e == 0)
 			e = mkdir_p(src, 0755);
 		if (e == 0)
-			e = copy_tree(from, src);
+			e = copy_tree_untrusted(from, src, true);
 	} else if (!is_dir(src)) {
 		_cleanup_free_ char *sd = tree_source_link(&c->paths, m, v);
 		_cleanup_free_ char *conf = path_join(from, "dkms.conf");
@@ -422,7 +450,8 @@ int cmd_ldtarball(struct ctx *c)
 		return 1;
 	}
 	const char *archive = r->archive ? r->archive : "";
-	if (!path_exists(archive)) {
+	struct stat ast;
+	if (stat(archive, &ast) < 0) { /* (a dangling link is not there either, as dkms's -e) */
 		ctx_error(c, "%s does not exist.", archive);
 		return 2;
 	}
@@ -441,7 +470,7 @@ int cmd_ldtarball(struct ctx *c)
 	_cleanup_free_ char *tree = dir ? path_join(dir, "tree") : NULL;
 	_cleanup_free_ char *main_tree = tree ? path_join(tree, "dkms_main_tree") : NULL;
 	_cleanup_free_ char *m = NULL, *v = NULL;
-	if (!e && !is_dir(main_tree)) {
+	if (!e && !plain_dir(main_tree)) {
 		/* not made by mktarball: the source tree of the first dkms.conf in it */
 		_cleanup_free_ char *conf = first_conf(tree, 0);
 		if (!conf) {
@@ -461,7 +490,11 @@ int cmd_ldtarball(struct ctx *c)
 	if (!e) {
 		fprintf(c->out, "\nLoading tarball for %s/%s\n", m, v);
 		int lock;
-		e = tree_lock(c->paths.dkms_tree, true, c->err, &lock) < 0 ? 1 : 0;
+		int le = tree_lock(c->paths.dkms_tree, true, c->err, &lock);
+		if (le < 0) {
+			ctx_error(c, "Cannot lock the DKMS tree at %s: %s", c->paths.dkms_tree, strerror(-le));
+			e = 1;
+		}
 		if (!e)
 			e = load_source(c, tree, loc, m, v);
 		if (!e)

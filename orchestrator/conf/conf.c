@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/buf.h"
+#include "common/layout.h"
 #include "common/macro.h"
 #include "common/xalloc.h"
 #include "orchestrator/conf/confdump.h"
@@ -124,11 +125,14 @@ static char *package_field(const struct conf_dump *d, const char *name, struct e
 		err_add(e, "No '%s' directive specified.", name);
 		return NULL;
 	}
-	if (strpbrk(v, "/ \t\n\r\v\f") || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+	if (strpbrk(v, "/ \t\n\r\v\f") || v[0] == '.')
 		err_add(e,
 			"'%s' directive '%s' is not usable as a directory name (no '/', no "
-			"whitespace, not '.' or '..').",
+			"whitespace, not starting with '.').",
 			name, v);
+	/* a version named as what the tree keeps beside the versions of a module */
+	else if (!strcmp(name, "PACKAGE_VERSION") && (!strcmp(v, LAYOUT_ORIGINALS) || !strncmp(v, "kernel-", 7)))
+		err_add(e, "'PACKAGE_VERSION' directive '%s' is a name the DKMS tree keeps for itself.", v);
 	return xstrdup(v);
 }
 

@@ -127,10 +127,11 @@ void box_for_script(const struct ctx *c, const char *source_dir, struct job_box 
 	finish(c, out);
 }
 
-void box_for_unpack(const struct ctx *c, const char *dir, struct job_box *out)
+void box_for_unpack(const struct ctx *c, const char *archive, const char *dir, struct job_box *out)
 {
 	memset(out, 0, sizeof(*out));
 	common_hidden(c, &out->hidden);
+	strv_push(&out->readonly, archive);
 	strv_push(&out->writable, dir);
 	finish(c, out);
 	out->guard_dir = xstrdup(dir);

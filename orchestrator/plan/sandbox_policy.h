@@ -34,8 +34,8 @@ void box_for_confeval(const struct ctx *c, const char *conf_path, const struct t
 		      struct job_box *out);
 /* A package script (--sandbox-scripts): sees its source read-only, writes nothing. */
 void box_for_script(const struct ctx *c, const char *source_dir, struct job_box *out);
-/* Unpacking an archive (ldtarball): writes dir only (the archive is copied into it). */
-void box_for_unpack(const struct ctx *c, const char *dir, struct job_box *out);
+/* Unpacking an archive (ldtarball): reads archive (root's copy), writes dir only. */
+void box_for_unpack(const struct ctx *c, const char *archive, const char *dir, struct job_box *out);
 /* Hides path (a signing key or certificate named per kernel) from the box's steps too. */
 void box_hide(struct job_box *b, const char *path);
 void job_box_release(struct job_box *b);

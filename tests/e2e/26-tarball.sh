@@ -178,4 +178,42 @@ expect_no_file "$DKMS/mf-evil/1.0/$K1/$A/.modforge/manifest"
 expect_symlink "$SRC/mf-evil-1.0/stolen" /etc/shadow
 after=$(find / -xdev -newer "$E2E_TMP/hostile.tar.gz" -path /proc -prune -o -name escape -print 2>/dev/null | grep -v "$E2E_TMP" | sort)
 expect_eq "no '..' or absolute name of the archive written outside" "$before" "$after"
+
+# The archive's top directories as links out (root would copy what they point to), a module
+# that is a link to a secret (install would copy it), a source tree whose directory in
+# /usr/src already holds a link out (the load would write through it), names the tree
+# keeps for itself: none of it reaches outside.
+mkdir -p "$E2E_TMP/secret-dir" "$E2E_TMP/h2/dkms_source_tree" "$E2E_TMP/h3/dkms_source_tree/x" \
+	"$E2E_TMP/h4/dkms_main_tree/$K1/$A/module" "$E2E_TMP/h4/dkms_source_tree" "$E2E_TMP/h5/dkms_source_tree" "$E2E_TMP/target"
+echo secret >"$E2E_TMP/secret-dir/secret"
+mkdir -p "$E2E_TMP/secret-dir/kk/aa" && echo secret >"$E2E_TMP/secret-dir/kk/aa/secret"
+mkpkg() { # mkpkg DIR NAME: mf-hello's source as package NAME in DIR
+	cp -a "$MODFORGE_SRC/examples/mf-hello-1.0/." "$1/"
+	sed -i "s/^PACKAGE_NAME=.*/PACKAGE_NAME=\"$2\"/" "$1/dkms.conf"
+}
+mkpkg "$E2E_TMP/h2/dkms_source_tree" mf-h2
+ln -s "$E2E_TMP/secret-dir" "$E2E_TMP/h2/dkms_main_tree"
+tar czf "$E2E_TMP/h2.tar.gz" -C "$E2E_TMP/h2" .
+expect_rc 0 mf ldtarball "$E2E_TMP/h2.tar.gz" # (a plain source tarball then: its main tree is no directory)
+expect_no_file "$DKMS/mf-h2/1.0/kk"
+mkpkg "$E2E_TMP/h4/dkms_source_tree" mf-h4
+ln -s "$E2E_TMP/secret-dir/secret" "$E2E_TMP/h4/dkms_main_tree/$K1/$A/module/mf_hello.ko"
+tar czf "$E2E_TMP/h4.tar.gz" -C "$E2E_TMP/h4" .
+expect_rc 0 mf ldtarball "$E2E_TMP/h4.tar.gz"
+expect_no_file "$DKMS/mf-h4/1.0/$K1/$A/module/mf_hello.ko"
+mkpkg "$E2E_TMP/h3/dkms_source_tree" mf-h3
+echo pwned >"$E2E_TMP/h3/dkms_source_tree/x/pwn"
+tar czf "$E2E_TMP/h3.tar.gz" -C "$E2E_TMP/h3" .
+mkdir -p "$SRC/mf-h3-1.0"
+ln -s "$E2E_TMP/target" "$SRC/mf-h3-1.0/x"
+expect_rc 0 mf ldtarball "$E2E_TMP/h3.tar.gz"
+expect_eq "nothing written through a link already in the source tree" "" "$(ls -A "$E2E_TMP/target")"
+expect_file "$SRC/mf-h3-1.0/x/pwn"
+mkpkg "$E2E_TMP/h5/dkms_source_tree" .modforge
+sed -i 's/^PACKAGE_VERSION=.*/PACKAGE_VERSION="cache"/' "$E2E_TMP/h5/dkms_source_tree/dkms.conf"
+mkdir -p "$E2E_TMP/h5/dkms_main_tree/$K1/$A"
+tar czf "$E2E_TMP/h5.tar.gz" -C "$E2E_TMP/h5" .
+expect_rc 8 mf ldtarball "$E2E_TMP/h5.tar.gz"
+expect_text "'PACKAGE_NAME' directive '.modforge' is not usable as a directory name" "$E2E_ERR"
+expect_no_file "$DKMS/.modforge/cache/$K1"
 e2e_done

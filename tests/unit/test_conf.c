@@ -284,9 +284,23 @@ static void test_modforge_checks(void)
 	var(&b, "PACKAGE_VERSION", "0", "..");
 	check_error(&b,
 		    "'PACKAGE_NAME' directive 'my mod' is not usable as a directory name (no "
-		    "'/', no whitespace, not '.' or '..').\n"
+		    "'/', no whitespace, not starting with '.').\n"
 		    "dkms.conf: Error! 'PACKAGE_VERSION' directive '..' is not usable as a "
-		    "directory name (no '/', no whitespace, not '.' or '..').");
+		    "directory name (no '/', no whitespace, not starting with '.').");
+	/* names the tree keeps for itself: .modforge (its own state), original_module and
+	 * kernel-<k>-<a> (beside the versions of a module) */
+	begin(&b, &K61);
+	var(&b, "PACKAGE_NAME", "0", ".modforge");
+	var(&b, "PACKAGE_VERSION", "0", "original_module");
+	check_error(&b,
+		    "'PACKAGE_NAME' directive '.modforge' is not usable as a directory name (no "
+		    "'/', no whitespace, not starting with '.').\n"
+		    "dkms.conf: Error! 'PACKAGE_VERSION' directive 'original_module' is a name the DKMS tree "
+		    "keeps for itself.");
+	begin(&b, &K61);
+	var(&b, "PACKAGE_NAME", "0", "m");
+	var(&b, "PACKAGE_VERSION", "0", "kernel-6.1-x86_64");
+	check_error(&b, "'PACKAGE_VERSION' directive 'kernel-6.1-x86_64' is a name the DKMS tree keeps for itself.");
 	basic(&b, &K61);
 	var(&b, "BUILT_MODULE_NAME", "5000000", "x");
 	check_error(&b, "The dkms.conf evaluator's output is malformed.");
