@@ -63,7 +63,6 @@ static void subdirs(const char *dir, struct strv *out)
 		qsort(out->items, out->n, sizeof(*out->items), by_name);
 }
 
-
 /* ---- mktarball ----------------------------------------------------------------------- */
 
 /* The results of every target into stage/dkms_main_tree; *list gets dkms's kernel list. */
