@@ -423,6 +423,18 @@ bool is_regular(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool is_plain_file(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool is_plain_dir(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int files_equal(const char *a, const char *b)
 {
 	_cleanup_close_ int fa = open(a, O_RDONLY | O_CLOEXEC);

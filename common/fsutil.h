@@ -56,6 +56,9 @@ bool path_exists(const char *path);
 bool is_dir(const char *path); /* follows symlinks */
 bool is_symlink(const char *path);
 bool is_regular(const char *path); /* follows symlinks */
+/* A regular file, a directory, itself (not a link to one). */
+bool is_plain_file(const char *path);
+bool is_plain_dir(const char *path);
 /* Returns 1 if both files have identical bytes, 0 if not, -errno on error. */
 int files_equal(const char *a, const char *b);
 /* Removes dir and then its parents up to (not including) stop while they are empty. */

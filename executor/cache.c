@@ -85,7 +85,16 @@ static int put_fd(EVP_MD_CTX *c, const char *label, int fd)
 
 /* ---- the source tree ---- */
 
-static int hash_dir(EVP_MD_CTX *c, int dfd, struct buf *rel);
+/* How a tree is walked: the source as it is (links hashed as links), an admin's overlay
+ * through its links (it is copied so), to a depth that bounds a circle of them. */
+struct walk {
+	struct buf rel;
+	bool follow;
+	int depth;
+};
+#define WALK_MAX_DEPTH 64
+
+static int hash_dir(EVP_MD_CTX *c, int dfd, struct walk *w);
 
 /* Reads the names in d (without . and ..) into names, sorted by strcmp. */
 static int sorted_names(DIR *d, struct strv *names)
@@ -104,10 +113,11 @@ static int sorted_names(DIR *d, struct strv *names)
 }
 
 /* Adds what an entry holds: a file's bytes, a link's target, a directory's entries. */
-static int hash_content(EVP_MD_CTX *c, int dfd, const char *name, mode_t mode, struct buf *rel)
+static int hash_content(EVP_MD_CTX *c, int dfd, const char *name, mode_t mode, struct walk *w)
 {
+	int nofollow = w->follow ? 0 : O_NOFOLLOW;
 	if (S_ISREG(mode)) {
-		_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_NONBLOCK | nofollow | O_CLOEXEC);
 		return fd < 0 ? -errno : put_fd(c, "data", fd);
 	}
 	if (S_ISLNK(mode)) {
@@ -120,8 +130,15 @@ static int hash_content(EVP_MD_CTX *c, int dfd, const char *name, mode_t mode, s
 		return put(c, "target", target, (size_t)n);
 	}
 	if (S_ISDIR(mode)) {
-		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		return fd < 0 ? -errno : hash_dir(c, fd, rel);
+		if (w->depth >= WALK_MAX_DEPTH)
+			return -ELOOP;
+		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | nofollow | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		w->depth++;
+		int r = hash_dir(c, fd, w);
+		w->depth--;
+		return r;
 	}
 	return 0; /* fifos, sockets, devices: type and mode only */
 }
@@ -129,11 +146,12 @@ static int hash_content(EVP_MD_CTX *c, int dfd, const char *name, mode_t mode, s
 static char type_char(mode_t mode) { return S_ISREG(mode) ? 'f' : S_ISDIR(mode) ? 'd' : S_ISLNK(mode) ? 'l' : 'o'; }
 
 /* Adds one entry of the directory dfd: its path, type, mode and content. */
-static int hash_entry(EVP_MD_CTX *c, int dfd, const char *name, struct buf *rel)
+static int hash_entry(EVP_MD_CTX *c, int dfd, const char *name, struct walk *w)
 {
+	struct buf *rel = &w->rel;
 	struct stat st;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
+	if (fstatat(dfd, name, &st, w->follow ? 0 : AT_SYMLINK_NOFOLLOW) < 0)
+		return w->follow && errno == ENOENT ? 0 : -errno; /* (a dangling link is laid over as nothing) */
 	size_t keep = rel->len;
 	if (rel->len)
 		buf_addc(rel, '/');
@@ -147,14 +165,14 @@ static int hash_entry(EVP_MD_CTX *c, int dfd, const char *name, struct buf *rel)
 	if (r == 0)
 		r = put_str(c, "mode", mode);
 	if (r == 0)
-		r = hash_content(c, dfd, name, st.st_mode, rel);
+		r = hash_content(c, dfd, name, st.st_mode, w);
 	rel->len = keep;
 	rel->data[keep] = '\0';
 	return r;
 }
 
 /* Adds every entry under the directory dfd (taken over and closed), depth first. */
-static int hash_dir(EVP_MD_CTX *c, int dfd, struct buf *rel)
+static int hash_dir(EVP_MD_CTX *c, int dfd, struct walk *w)
 {
 	_cleanup_dir_ DIR *d = fdopendir(dfd);
 	if (!d) {
@@ -165,18 +183,31 @@ static int hash_dir(EVP_MD_CTX *c, int dfd, struct buf *rel)
 	_cleanup_strv_ struct strv names = STRV_INIT;
 	int r = sorted_names(d, &names);
 	for (size_t i = 0; r == 0 && i < names.n; i++)
-		r = hash_entry(c, dirfd(d), names.items[i], rel);
+		r = hash_entry(c, dirfd(d), names.items[i], w);
 	return r;
 }
 
-static int hash_source(EVP_MD_CTX *c, const char *source_dir)
+/* The tree at dir (followed if a symlink); follow: through its links too. */
+static int hash_tree(EVP_MD_CTX *c, const char *dir, bool follow)
 {
-	int fd = open(source_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	_cleanup_buf_ struct buf rel = BUF_INIT;
-	buf_init(&rel);
-	return hash_dir(c, fd, &rel);
+	struct walk w = { .follow = follow };
+	buf_init(&w.rel);
+	int r = hash_dir(c, fd, &w);
+	buf_release(&w.rel);
+	return r;
+}
+
+/* The admin's /etc/dkms/<module>/patches, laid over the source's (none: a marker). */
+static int hash_overlay(EVP_MD_CTX *c, const char *dir)
+{
+	struct stat st;
+	if (!dir || stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return put_str(c, "overlay", "none");
+	int r = put_str(c, "overlay", "patches");
+	return r < 0 ? r : hash_tree(c, dir, true);
 }
 
 /* ---- the kernel and the compiler ---- */
@@ -229,7 +260,9 @@ static int hash_all(EVP_MD_CTX *c, const struct cache_key_input *in)
 	static const char *const kfiles[] = { "include/config/kernel.release", ".config", "Module.symvers" };
 	int r = put_str(c, "magic", CACHE_MAGIC);
 	if (r == 0)
-		r = hash_source(c, in->source_dir);
+		r = hash_tree(c, in->source_dir, false);
+	if (r == 0)
+		r = hash_overlay(c, in->overlay_dir);
 	if (r == 0)
 		r = put(c, "conf", in->conf_text, in->conf_text ? in->conf_len : 0);
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(kfiles); i++)

@@ -19,8 +19,10 @@
 #include <stddef.h>
 
 struct cache_key_input {
-	const char *source_dir; /* the module's source tree (followed if a symlink) */
-	const char *conf_text;  /* the evaluated conf, serialised by the caller */
+	const char *source_dir;  /* the module's source tree (followed if a symlink) */
+	const char *overlay_dir; /* /etc/dkms/<module>/patches, laid over the source's (through
+				  * its links, as it is copied); NULL or missing: none */
+	const char *conf_text;   /* the evaluated conf, serialised by the caller */
 	size_t conf_len;
 	const char *kernel_source_dir; /* headers: kernel.release, .config, Module.symvers */
 	const char *cc;                /* compiler command (NULL = "gcc") */

@@ -35,7 +35,7 @@ static char *module_file_in(const char *dir, const char *name)
 	static const char *const ext[] = { "", ".xz", ".gz", ".zst" };
 	for (size_t i = 0; i < ARRAY_SIZE(ext); i++) {
 		char *p = xasprintf("%s/%s.ko%s", dir, name, ext[i]);
-		if (!is_symlink(p) && is_regular(p))
+		if (is_plain_file(p))
 			return p;
 		free(p);
 	}

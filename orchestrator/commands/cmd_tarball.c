@@ -39,14 +39,6 @@
 /* dkms names an archive of too many kernels "manykernels" (its list over 200 characters). */
 #define KERNEL_LIST_MAX 200
 
-/* A regular file, not a link to one. */
-static bool plain_file(const char *path) { return !is_symlink(path) && is_regular(path); }
-
-/* A directory, not a link to one. */
-static bool plain_dir(const char *path) { return !is_symlink(path) && is_dir(path); }
-
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* The directories in dir, sorted (links are not directories here). */
 static void subdirs(const char *dir, struct strv *out)
 {
@@ -54,13 +46,12 @@ static void subdirs(const char *dir, struct strv *out)
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
 		_cleanup_free_ char *p = path_join(dir, de->d_name);
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && plain_dir(p))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && is_plain_dir(p))
 			strv_push(out, de->d_name);
 	}
 	if (d)
 		closedir(d);
-	if (out->n > 1)
-		qsort(out->items, out->n, sizeof(*out->items), by_name);
+	strv_sort(out, strcmp);
 }
 
 /* ---- mktarball ----------------------------------------------------------------------- */
@@ -292,7 +283,7 @@ static int unpack(struct ctx *c, const char *archive, char **dir_out)
 static char *first_conf(const char *dir, int depth)
 {
 	_cleanup_free_ char *conf = path_join(dir, "dkms.conf");
-	if (plain_file(conf))
+	if (is_plain_file(conf))
 		return steal_pointer(&conf);
 	if (depth > 32)
 		return NULL;
@@ -331,7 +322,7 @@ static int find_package(struct ctx *c, const char *tree, const char *archive, co
 	for (size_t i = 0; !e && i < 2; i++) {
 		_cleanup_free_ char *loc_dir = path_join(tree, locs[i]);
 		_cleanup_free_ char *conf = path_join(loc_dir, "dkms.conf");
-		if (!plain_dir(loc_dir) || !plain_file(conf))
+		if (!is_plain_dir(loc_dir) || !is_plain_file(conf))
 			continue;
 		struct module_conf *mc = NULL;
 		struct conf_load l = { .conf_path = conf, .strict = true };
@@ -469,7 +460,7 @@ int cmd_ldtarball(struct ctx *c)
 	_cleanup_free_ char *tree = dir ? path_join(dir, "tree") : NULL;
 	_cleanup_free_ char *main_tree = tree ? path_join(tree, "dkms_main_tree") : NULL;
 	_cleanup_free_ char *m = NULL, *v = NULL;
-	if (!e && !plain_dir(main_tree)) {
+	if (!e && !is_plain_dir(main_tree)) {
 		/* not made by mktarball: the source tree of the first dkms.conf in it */
 		_cleanup_free_ char *conf = first_conf(tree, 0);
 		if (!conf) {

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "common/buf.h"
 #include "common/fsutil.h"
@@ -195,33 +194,6 @@ static void check(const struct ctx *c, const struct job *j, const struct target 
 			j->module, j->version);
 }
 
-/* Every regular file below dir (rel: its path so far; links followed, as the overlay is
- * copied), name, size and bytes, in name order, for the cache key. A missing dir adds
- * nothing; depth bounds a circle of links. */
-static void add_files_text(struct buf *t, const char *dir, const char *rel, int depth)
-{
-	struct dirent **names;
-	int n = depth > 64 ? -1 : scandir(dir, &names, NULL, alphasort);
-	for (int i = 0; i < n; i++) {
-		const char *name = names[i]->d_name;
-		struct stat st;
-		_cleanup_free_ char *path = path_join(dir, name);
-		if (strcmp(name, ".") && strcmp(name, "..") && stat(path, &st) == 0) {
-			_cleanup_free_ char *sub = xasprintf("%s%s/", rel, name);
-			_cleanup_buf_ struct buf body = BUF_INIT;
-			if (S_ISDIR(st.st_mode))
-				add_files_text(t, path, sub, depth + 1);
-			else if (S_ISREG(st.st_mode) && buf_read_file(&body, path) == 0) {
-				buf_addf(t, "\noverlay %s%s %zu\n", rel, name, body.len);
-				buf_add(t, body.data, body.len);
-			}
-		}
-		free(names[i]);
-	}
-	if (n >= 0)
-		free(names);
-}
-
 /* Everything that decides the build's output, as text, for the cache key. */
 static void cache_text(const struct job *j, const struct module_conf *conf, const struct build_decision *d,
 		       struct buf *t)
@@ -247,9 +219,8 @@ static void cache_text(const struct job *j, const struct module_conf *conf, cons
 	_cleanup_buf_ struct buf cert = BUF_INIT;
 	if (s->hash && s->cert && buf_read_file(&cert, s->cert) == 0)
 		buf_add(t, cert.data, cert.len);
-	/* The admin's overrides in /etc/dkms/<module>: patches laid over, a PRE_BUILD instead. */
-	_cleanup_free_ char *patches = path_join(d->etc_module_dir, "patches");
-	add_files_text(t, patches, "", 0);
+	/* The admin's PRE_BUILD in /etc/dkms/<module> instead of the package's (its patches/
+	 * overlay is hashed with the source: cache_key_input.overlay_dir). */
 	const char *over = script_override_dir(d->etc_module_dir, conf->pre_build);
 	if (over) {
 		_cleanup_free_ char *prog = xasprintf("%s/%.*s", over, (int)strcspn(conf->pre_build, " "),
@@ -301,7 +272,13 @@ int decide_cache_key(const struct job *j, const struct target *t, const struct m
 {
 	struct buf text = BUF_INIT;
 	cache_text(j, conf, d, &text);
-	struct cache_key_input in = { d->source_dir, text.data, text.len, t->kernel_source_dir, t->cc };
+	_cleanup_free_ char *overlay = path_join(d->etc_module_dir, "patches");
+	struct cache_key_input in = { .source_dir = d->source_dir,
+				      .overlay_dir = overlay,
+				      .conf_text = text.data,
+				      .conf_len = text.len,
+				      .kernel_source_dir = t->kernel_source_dir,
+				      .cc = t->cc };
 	int e = cache_key(&in, d->cache_key);
 	buf_release(&text);
 	if (e < 0)

@@ -178,8 +178,7 @@ static bool restore(struct run *r, const struct job *j, struct job_payload *p, b
 	const char *pre = p->conf->pre_build;
 	if (pre && *pre) {
 		_cleanup_free_ char *prog = xasprintf("%s/%.*s", d->source_dir, (int)strcspn(pre, " "), pre);
-		if (script_override_dir(d->etc_module_dir, pre) ||
-		    (!is_symlink(prog) && is_regular(prog) && access(prog, X_OK) == 0)) {
+		if (script_override_dir(d->etc_module_dir, pre) || (is_plain_file(prog) && access(prog, X_OK) == 0)) {
 			fputs("Running the pre_build script... done.\n", out);
 		} else {
 			fputs("\n", out);

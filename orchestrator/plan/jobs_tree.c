@@ -105,7 +105,7 @@ static int run_add(struct run *r, struct job *j, struct job_payload *p)
 		e = mkdir_p(build, 0755);
 	/* a binaries-only ldtarball's stand-in (a real source/ with its dkms.conf) gives way
 	 * to the source */
-	if (e == 0 && !is_symlink(link) && is_dir(link))
+	if (e == 0 && is_plain_dir(link))
 		e = rm_rf(link);
 	if (e == 0 && symlink(srcdir, link) < 0)
 		e = -errno;

@@ -380,7 +380,7 @@ static int scan_version(const struct tree_paths *p, const char *m, const char *v
 	tv->version = xstrdup(v);
 	tv->state = tree_version_state(p, m, v);
 	_cleanup_free_ char *src = tree_source_link(p, m, v);
-	tv->binaries_only = !is_symlink(src) && is_dir(src);
+	tv->binaries_only = is_plain_dir(src);
 	tv->source = read_link(src);
 	if (tv->state == TREE_V_BROKEN)
 		tv->broken_reason = tv->source

@@ -66,7 +66,11 @@ static void setup(struct fx *f)
 	write_text(f, "ksrc/Module.symvers", "0x1\tsym\tvmlinux\tEXPORT_SYMBOL\t\n", 0644);
 	set_cc(f, "fakecc 1.0");
 	f->tree = at(f, "tree");
-	f->in = (struct cache_key_input){ at(f, "src"), "MAKE=make", 9, at(f, "ksrc"), at(f, "cc") };
+	f->in = (struct cache_key_input){ .source_dir = at(f, "src"),
+					  .conf_text = "MAKE=make",
+					  .conf_len = 9,
+					  .kernel_source_dir = at(f, "ksrc"),
+					  .cc = at(f, "cc") };
 }
 
 static void teardown(struct fx *f)
